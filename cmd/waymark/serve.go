@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/waymark-org/waymark/migrations"
+	"github.com/waymark-org/waymark/web"
+	"github.com/waymark-org/waymark/worker"
+	"github.com/waymark-org/waymark/workspaces"
+)
+
+// cmdServe runs the workers and, with withHTTP, the HTTP server, until ctx ends (SIGTERM or
+// SIGINT), then stops gracefully.
+func cmdServe(ctx context.Context, c cmdIO, args []string, withHTTP bool) error {
+	name := "worker"
+	if withHTTP {
+		name = "serve"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if err := parseFlags(fs, c, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("%s takes no arguments", name)
+	}
+	e, err := openEnv(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer e.close(ctx)
+	if err := e.requireMigrated(ctx); err != nil {
+		return err
+	}
+	return runServices(ctx, e, withHTTP, nil)
+}
+
+// runServices starts River and, with withHTTP, the HTTP server; ready, when set, is called once
+// both are up. It returns after ctx ends and everything has stopped.
+func runServices(ctx context.Context, e *env, withHTTP bool, ready func(addr string)) error {
+	ws := workspaces.NewStore(e.pool)
+	client, err := worker.NewClient(e.pool, worker.Deps{Workspaces: ws}, worker.Options{Logger: e.logger})
+	if err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	stopWorkers := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout+15*time.Second)
+		defer cancel()
+		return worker.Stop(sctx, client, e.cfg.ShutdownTimeout)
+	}
+	if !withHTTP {
+		e.logger.Info("workers started")
+		if ready != nil {
+			ready("")
+		}
+		<-ctx.Done()
+		e.logger.Info("stopping workers")
+		return stopWorkers()
+	}
+	srv, addr, errc, err := startHTTP(e, ws, client)
+	if err != nil {
+		_ = stopWorkers()
+		return err
+	}
+	e.logger.Info("serving", "addr", addr, "public_url", e.cfg.PublicURL)
+	if ready != nil {
+		ready(addr)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	e.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancel()
+	httpErr := srv.Shutdown(sctx)
+	return errors.Join(serveErr, httpErr, stopWorkers())
+}
+
+func startHTTP(e *env, ws *workspaces.Store, _ *river.Client[pgx.Tx]) (*http.Server, string, <-chan error, error) {
+	handler := web.New(web.Deps{
+		Pool: e.pool, Workspaces: ws, Logger: e.logger,
+		Ready: func(ctx context.Context) error {
+			if err := e.pool.Ping(ctx); err != nil {
+				return fmt.Errorf("database unreachable: %w", err)
+			}
+			return migrations.Check(ctx, e.pool)
+		},
+	})
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("WAYMARK_HTTP_ADDR=%s: %w", e.cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return srv, ln.Addr().String(), errc, nil
+}

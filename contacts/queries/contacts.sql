@@ -1,0 +1,123 @@
+-- name: ContactIDsAllocate :many
+-- Ids for a batch of new contacts, taken up front so identities and consent can be copied in
+-- with their contact in the same transaction.
+SELECT nextval(pg_get_serial_sequence('contacts', 'id'))::bigint AS id
+FROM generate_series(1, @n::int);
+
+-- name: ContactCopyIn :copyfrom
+INSERT INTO contacts (id, workspace_id, name_enc, language, country, admin_area, time_zone, tags, age_band, sex, channel_order)
+VALUES (@id, @workspace_id, @name_enc, @language, @country, @admin_area, @time_zone, @tags, @age_band, @sex, @channel_order);
+
+-- name: IdentityCopyIn :copyfrom
+INSERT INTO contact_identities (workspace_id, contact_id, kind, value_enc, value_index)
+VALUES (@workspace_id, @contact_id, @kind, @value_enc, @value_index);
+
+-- name: ConsentCopyIn :copyfrom
+INSERT INTO consent_events (workspace_id, contact_id, channel_kind, status, source, evidence)
+VALUES (@workspace_id, @contact_id, @channel_kind, @status, @source, @evidence);
+
+-- name: ContactInsert :one
+INSERT INTO contacts (workspace_id, name_enc, language, country, admin_area, time_zone, tags, age_band, sex, channel_order)
+VALUES (@workspace_id, @name_enc, @language, @country, @admin_area, @time_zone, @tags, @age_band, @sex, @channel_order)
+RETURNING *;
+
+-- name: ContactUpdate :one
+UPDATE contacts SET
+    name_enc = @name_enc, language = @language, country = @country, admin_area = @admin_area,
+    time_zone = @time_zone, tags = @tags, age_band = @age_band, sex = @sex,
+    channel_order = @channel_order, updated_at = now()
+WHERE workspace_id = @workspace_id AND id = @id
+RETURNING *;
+
+-- name: ContactGet :one
+SELECT * FROM contacts WHERE workspace_id = @workspace_id AND id = @id;
+
+-- name: ContactGetForUpdate :one
+SELECT * FROM contacts WHERE workspace_id = @workspace_id AND id = @id FOR UPDATE;
+
+-- name: ContactGetMany :many
+SELECT * FROM contacts WHERE workspace_id = @workspace_id AND id = ANY(@ids::bigint[]) FOR UPDATE;
+
+-- name: ContactList :many
+SELECT c.* FROM contacts c
+WHERE c.workspace_id = @workspace_id
+  AND c.id > @after_id
+  AND (sqlc.narg(language)::text IS NULL OR c.language = sqlc.narg(language))
+  AND (sqlc.narg(country)::text IS NULL OR c.country = sqlc.narg(country))
+  AND (sqlc.narg(admin_area)::text IS NULL OR c.admin_area = sqlc.narg(admin_area))
+  AND (sqlc.narg(tag)::text IS NULL OR c.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(channel)::text IS NULL OR EXISTS (
+        SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = sqlc.narg(channel)))
+  AND (sqlc.narg(consent)::text IS NULL OR (
+        CASE WHEN sqlc.narg(consent) = 'none' THEN NOT EXISTS (
+                 SELECT 1 FROM contact_consent cc WHERE cc.contact_id = c.id
+                   AND (sqlc.narg(channel)::text IS NULL OR cc.channel_kind = sqlc.narg(channel)))
+             ELSE EXISTS (
+                 SELECT 1 FROM contact_consent cc WHERE cc.contact_id = c.id AND cc.status = sqlc.narg(consent)
+                   AND (sqlc.narg(channel)::text IS NULL OR cc.channel_kind = sqlc.narg(channel)))
+        END))
+ORDER BY c.id
+LIMIT @max_rows;
+
+-- name: ContactDelete :execrows
+DELETE FROM contacts WHERE workspace_id = @workspace_id AND id = @id;
+
+-- name: IdentityInsert :one
+INSERT INTO contact_identities (workspace_id, contact_id, kind, value_enc, value_index)
+VALUES (@workspace_id, @contact_id, @kind, @value_enc, @value_index)
+RETURNING *;
+
+-- name: IdentitiesByContact :many
+SELECT * FROM contact_identities WHERE workspace_id = @workspace_id AND contact_id = @contact_id ORDER BY id;
+
+-- name: IdentitiesByContacts :many
+SELECT contact_id, kind FROM contact_identities
+WHERE workspace_id = @workspace_id AND contact_id = ANY(@contact_ids::bigint[])
+ORDER BY contact_id, id;
+
+-- name: IdentityDelete :execrows
+DELETE FROM contact_identities WHERE workspace_id = @workspace_id AND contact_id = @contact_id AND id = @id;
+
+-- name: IdentityFindByIndexes :many
+SELECT value_index, contact_id FROM contact_identities
+WHERE workspace_id = @workspace_id AND kind = @kind AND value_index = ANY(@indexes::bytea[]);
+
+-- name: ConsentInsert :one
+INSERT INTO consent_events (workspace_id, contact_id, channel_kind, status, source, evidence)
+VALUES (@workspace_id, @contact_id, @channel_kind, @status, @source, @evidence)
+RETURNING *;
+
+-- name: ConsentHistory :many
+SELECT * FROM consent_events WHERE workspace_id = @workspace_id AND contact_id = @contact_id ORDER BY id;
+
+-- name: ConsentCurrent :many
+SELECT channel_kind, status, source, at FROM contact_consent
+WHERE workspace_id = @workspace_id AND contact_id = @contact_id ORDER BY channel_kind;
+
+-- name: ConsentCurrentMany :many
+SELECT contact_id, channel_kind, status FROM contact_consent
+WHERE workspace_id = @workspace_id AND contact_id = ANY(@contact_ids::bigint[]);
+
+-- name: SuppressionInsert :exec
+INSERT INTO suppressions (workspace_id, channel_kind, value_index, source)
+VALUES (@workspace_id, @channel_kind, @value_index, @source)
+ON CONFLICT DO NOTHING;
+
+-- name: SuppressionDelete :execrows
+DELETE FROM suppressions WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND value_index = @value_index;
+
+-- name: SuppressedIndexes :many
+SELECT value_index FROM suppressions
+WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND value_index = ANY(@indexes::bytea[]);
+
+-- name: ContactNamesToRotate :many
+SELECT id, name_enc FROM contacts WHERE id > @after_id AND name_enc IS NOT NULL ORDER BY id LIMIT @max_rows;
+
+-- name: ContactNameSet :exec
+UPDATE contacts SET name_enc = @name_enc WHERE id = @id;
+
+-- name: IdentityValuesToRotate :many
+SELECT id, kind, value_enc FROM contact_identities WHERE id > @after_id ORDER BY id LIMIT @max_rows;
+
+-- name: IdentityValueSet :exec
+UPDATE contact_identities SET value_enc = @value_enc WHERE id = @id;
