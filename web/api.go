@@ -27,6 +27,9 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, p workspaces.Princi
 var (
 	anyRole   = []workspaces.Role{workspaces.RoleAuthor, workspaces.RoleOperator, workspaces.RoleViewer}
 	adminOnly = []workspaces.Role{}
+	authors   = []workspaces.Role{workspaces.RoleAuthor}
+	// Operators record what a person told them (consent) but do not manage the contact list.
+	authorsAndOperators = []workspaces.Role{workspaces.RoleAuthor, workspaces.RoleOperator}
 )
 
 // api registers a route under /api/v1 that needs a bearer token whose role is in roles.
@@ -105,6 +108,7 @@ func (s *Server) registerAPI() {
 	s.api("POST", "/tokens", adminOnly, s.createToken)
 	s.api("DELETE", "/tokens/{id}", adminOnly, s.revokeToken)
 	s.api("GET", "/audit", adminOnly, s.listAudit)
+	s.registerContacts()
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {

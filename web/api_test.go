@@ -13,7 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
+	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/web"
 	"github.com/waymark-org/waymark/workspaces"
@@ -21,7 +23,21 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
+func testKeys(t *testing.T) *pii.Keyring {
+	t.Helper()
+	entry, err := pii.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := pii.ParseKeyring(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
 type fixture struct {
+	keys   *pii.Keyring
 	pool   *pgxpool.Pool
 	store  *workspaces.Store
 	srv    *web.Server
@@ -40,9 +56,10 @@ func newFixture(t *testing.T) *fixture {
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := workspaces.NewStore(pool)
-	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Logger: logger,
+	keys := testKeys(t)
+	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys), Logger: logger,
 		Ready: func(ctx context.Context) error { return migrations.Check(ctx, pool) }})
-	f := &fixture{pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
+	f := &fixture{keys: keys, pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
 		tokens: map[workspaces.Role]string{}}
 	t.Cleanup(f.http.Close)
 	var err error
@@ -78,6 +95,12 @@ func (f *fixture) do(t *testing.T, method, path, token, body string) (int, map[s
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return f.send(t, req)
+}
+
+func (f *fixture) send(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/workspaces"
 )
@@ -19,6 +20,7 @@ import (
 type Deps struct {
 	Pool       *pgxpool.Pool
 	Workspaces *workspaces.Store
+	Contacts   *contacts.Store
 	Logger     *slog.Logger
 	// Ready reports whether the process can serve: database reachable, migrations current.
 	Ready func(ctx context.Context) error

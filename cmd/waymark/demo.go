@@ -6,9 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/waymark-org/waymark/internal/db"
+	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/workspaces"
 )
@@ -49,6 +51,19 @@ func cmdDemo(ctx context.Context, c cmdIO, args []string) error {
 		}
 	}
 	say("database: %s", db.Describe(e.url))
+	keyFile := pii.DefaultKeyFile(e.cfg.DataDir)
+	if e.cfg.SecretKey == "" {
+		if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+			if err := pii.WriteNewKeyFile(keyFile); err != nil {
+				return err
+			}
+			say("encryption key: wrote %s (back it up: without it the personal data cannot be read)", keyFile)
+		}
+	}
+	keys, _, err := loadKeys(e.cfg)
+	if err != nil {
+		return err
+	}
 	res, err := migrations.Migrate(ctx, e.pool, e.logger)
 	if err != nil {
 		return err
@@ -80,7 +95,7 @@ func cmdDemo(ctx context.Context, c cmdIO, args []string) error {
 		sum.DurationMS = time.Since(start).Milliseconds()
 		return finishDemo(c, sum, *asJSON)
 	}
-	return runServices(ctx, e, true, func(addr string) {
+	return runServices(ctx, e, keys, true, func(addr string) {
 		sum.URL = "http://" + addr
 		sum.DurationMS = time.Since(start).Milliseconds()
 		say("serving on http://%s; try:\n  curl -H 'Authorization: Bearer %s' http://%s/api/v1/workspace\npress Ctrl-C to stop", addr, token, addr)

@@ -28,6 +28,9 @@ Commands:
   tokens create --role ROLE      issue an API token (printed once) for the workspace
   tokens list                    list the workspace's tokens (never the tokens themselves)
   tokens revoke ID               stop a token from working
+  contacts import FILE.csv       import contacts; rejected rows go to FILE.rejected.csv
+  keys generate [--add]          write the key file that encrypts personal data (or add a key)
+  keys rotate                    re-encrypt personal data with the newest key
   sms segments [--text TEXT]     count SMS segments of the text on stdin (or --text) as JSON
 
 Commands that act on a workspace take --workspace NAME (or WAYMARK_WORKSPACE); with one
@@ -118,6 +121,19 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return cmdTokensRevoke(ctx, c, rest[1:])
 		}
 		return usageErr("usage: waymark tokens create --role ROLE | tokens list | tokens revoke ID")
+	case "keys":
+		switch sub {
+		case "generate":
+			return cmdKeysGenerate(c, rest[1:])
+		case "rotate":
+			return cmdKeysRotate(ctx, c, rest[1:])
+		}
+		return usageErr("usage: waymark keys generate [--add] | waymark keys rotate")
+	case "contacts":
+		if sub == "import" {
+			return cmdContactsImport(ctx, c, rest[1:])
+		}
+		return usageErr("usage: waymark contacts import FILE.csv [--json]")
 	case "sms":
 		if sub == "segments" {
 			return cmdSMSSegments(c, rest[1:])

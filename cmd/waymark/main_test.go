@@ -163,7 +163,8 @@ func freeAddr(t *testing.T) string {
 func TestBootstrapAndServe(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
-	env := []string{"WAYMARK_DATABASE_URL=" + dbtest.EmptyDatabase(t), "WAYMARK_HTTP_ADDR=" + addr}
+	env := []string{"WAYMARK_DATABASE_URL=" + dbtest.EmptyDatabase(t), "WAYMARK_HTTP_ADDR=" + addr,
+		"WAYMARK_DATA_DIR=" + t.TempDir()}
 	if r := waymark(t, env, "", "migrate"); r.code != 0 {
 		t.Fatalf("migrate: %+v", r)
 	}
@@ -188,6 +189,16 @@ func TestBootstrapAndServe(t *testing.T) {
 		t.Fatalf("tokens create: %+v", tok)
 	}
 
+	if r := waymark(t, env, "", "serve"); r.code != 1 || !strings.Contains(r.stderr, "waymark keys generate") {
+		t.Fatalf("serve without a key: %+v", r)
+	}
+	if r := waymark(t, env, "", "keys", "generate"); r.code != 0 {
+		t.Fatalf("keys generate: %+v", r)
+	}
+	if r := waymark(t, env, "", "keys", "generate"); r.code != 1 {
+		t.Fatalf("a second keys generate must not overwrite the key: %+v", r)
+	}
+
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WAYMARK_LOG_LEVEL=debug"}, env...)
 	stderr, _ := cmd.StderrPipe()
@@ -205,7 +216,15 @@ func TestBootstrapAndServe(t *testing.T) {
 	}()
 	var body map[string]any
 	deadline := time.Now().Add(30 * time.Second)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	for {
+		select {
+		case err := <-exited:
+			<-logged
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		default:
+		}
 		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/workspace", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -226,10 +245,8 @@ func TestBootstrapAndServe(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
+	case err := <-exited:
 		if err != nil {
 			t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
 		}
@@ -289,5 +306,83 @@ func TestDemoZeroSetup(t *testing.T) {
 	// The cluster was stopped on exit: no postgres process holds the data dir.
 	if pid, err := os.ReadFile(filepath.Join(dataDir, "postgres", "postmaster.pid")); err == nil {
 		t.Fatalf("the private PostgreSQL still runs after the demo exited: %s", strings.SplitN(string(pid), "\n", 2)[0])
+	}
+}
+
+func TestContactsImportAndKeyRotation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"WAYMARK_DATABASE_URL=" + dbtest.EmptyDatabase(t), "WAYMARK_DATA_DIR=" + dir}
+	for _, args := range [][]string{{"migrate"}, {"workspaces", "create", "--default-country", "KE", "Nairobi Desk"}, {"keys", "generate"}} {
+		if r := waymark(t, env, "", args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	file := filepath.Join(dir, "people.csv")
+	csv := "\ufeffphone,name,language,country,tags,colour\r\n" +
+		"0712345678,Amina,sw,KE,returnee,blue\r\n" +
+		"12,Baraka,sw,KE,,\r\n" +
+		"+251911234567,አበበ,am,ET,,\r\n" +
+		"+254 712 345 678,Amina N,sw,KE,,\r\n"
+	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := waymark(t, env, "", "contacts", "import", file, "--json")
+	if r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	var rep struct {
+		Rows, Created, Updated, Rejected int
+		Unknown                          []string `json:"unknown_columns"`
+		RejectsFile                      string   `json:"rejects_file"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output %q: %v", r.stdout, err)
+	}
+	if rep.Rows != 4 || rep.Created != 2 || rep.Updated != 1 || rep.Rejected != 1 || len(rep.Unknown) != 1 ||
+		rep.RejectsFile != filepath.Join(dir, "people.rejected.csv") {
+		t.Fatalf("report %+v", rep)
+	}
+	rejected, err := os.ReadFile(rep.RejectsFile)
+	if err != nil || !strings.Contains(string(rejected), "reason") || !strings.Contains(string(rejected), "Baraka") {
+		t.Fatalf("rejects file: %v %q", err, rejected)
+	}
+	if strings.Contains(r.stderr, "712345678") {
+		t.Fatalf("the numbers reached the log: %s", r.stderr)
+	}
+	// Plain output lists each reject with its line.
+	os.Remove(rep.RejectsFile)
+	r = waymark(t, env, "", "contacts", "import", file)
+	if r.code != 0 || !strings.Contains(r.stdout, "line 3, phone:") || !strings.Contains(r.stdout, "people.rejected.csv") {
+		t.Fatalf("plain import: %+v", r)
+	}
+
+	empty := filepath.Join(dir, "empty.csv")
+	_ = os.WriteFile(empty, nil, 0o600)
+	consent := filepath.Join(dir, "consent.csv")
+	_ = os.WriteFile(consent, []byte("phone,consent\n0712000000,yes\n"), 0o600)
+	for _, args := range [][]string{
+		{"contacts", "import", filepath.Join(dir, "missing.csv")},
+		{"contacts", "import", empty},
+		{"contacts", "import", consent},
+	} {
+		if r := waymark(t, env, "", args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: want exit 2 with a message, got %+v", args, r)
+		}
+	}
+	if r := waymark(t, env, "", "contacts", "import", consent, "--consent-source", "signed forms"); r.code != 0 {
+		t.Fatalf("with a consent source: %+v", r)
+	}
+
+	if r := waymark(t, env, "", "keys", "generate", "--add"); r.code != 0 {
+		t.Fatalf("keys generate --add: %+v", r)
+	}
+	r = waymark(t, env, "", "keys", "rotate", "--json")
+	var rot struct {
+		Key      string
+		Contacts struct{ Names, Identities int }
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rot) != nil || rot.Key != "k2" || rot.Contacts.Identities != 3 || rot.Contacts.Names != 2 {
+		t.Fatalf("keys rotate: %+v %+v", r, rot)
 	}
 }

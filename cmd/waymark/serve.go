@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/web"
 	"github.com/waymark-org/waymark/worker"
@@ -40,13 +42,19 @@ func cmdServe(ctx context.Context, c cmdIO, args []string, withHTTP bool) error 
 	if err := e.requireMigrated(ctx); err != nil {
 		return err
 	}
-	return runServices(ctx, e, withHTTP, nil)
+	keys, source, err := loadKeys(e.cfg)
+	if err != nil {
+		return err
+	}
+	e.logger.Info("personal data keys loaded", "source", source, "keys", keys)
+	return runServices(ctx, e, keys, withHTTP, nil)
 }
 
 // runServices starts River and, with withHTTP, the HTTP server; ready, when set, is called once
 // both are up. It returns after ctx ends and everything has stopped.
-func runServices(ctx context.Context, e *env, withHTTP bool, ready func(addr string)) error {
+func runServices(ctx context.Context, e *env, keys *pii.Keyring, withHTTP bool, ready func(addr string)) error {
 	ws := workspaces.NewStore(e.pool)
+	cs := contacts.NewStore(e.pool, keys)
 	client, err := worker.NewClient(e.pool, worker.Deps{Workspaces: ws}, worker.Options{Logger: e.logger})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -68,7 +76,7 @@ func runServices(ctx context.Context, e *env, withHTTP bool, ready func(addr str
 		e.logger.Info("stopping workers")
 		return stopWorkers()
 	}
-	srv, addr, errc, err := startHTTP(e, ws, client)
+	srv, addr, errc, err := startHTTP(e, ws, cs, client)
 	if err != nil {
 		_ = stopWorkers()
 		return err
@@ -89,9 +97,9 @@ func runServices(ctx context.Context, e *env, withHTTP bool, ready func(addr str
 	return errors.Join(serveErr, httpErr, stopWorkers())
 }
 
-func startHTTP(e *env, ws *workspaces.Store, _ *river.Client[pgx.Tx]) (*http.Server, string, <-chan error, error) {
+func startHTTP(e *env, ws *workspaces.Store, cs *contacts.Store, _ *river.Client[pgx.Tx]) (*http.Server, string, <-chan error, error) {
 	handler := web.New(web.Deps{
-		Pool: e.pool, Workspaces: ws, Logger: e.logger,
+		Pool: e.pool, Workspaces: ws, Contacts: cs, Logger: e.logger,
 		Ready: func(ctx context.Context) error {
 			if err := e.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database unreachable: %w", err)

@@ -79,8 +79,12 @@ ORDER BY contact_id, id;
 DELETE FROM contact_identities WHERE workspace_id = @workspace_id AND contact_id = @contact_id AND id = @id;
 
 -- name: IdentityFindByIndexes :many
-SELECT value_index, contact_id FROM contact_identities
-WHERE workspace_id = @workspace_id AND kind = @kind AND value_index = ANY(@indexes::bytea[]);
+-- A join on unnest rather than = ANY: during a large import the table's statistics are stale
+-- and = ANY over thousands of values degrades to comparing every row with every value.
+SELECT i.value_index, i.contact_id
+FROM unnest(@indexes::bytea[]) AS x(value_index)
+JOIN contact_identities i ON i.value_index = x.value_index
+WHERE i.workspace_id = @workspace_id AND i.kind = @kind;
 
 -- name: ConsentInsert :one
 INSERT INTO consent_events (workspace_id, contact_id, channel_kind, status, source, evidence)
@@ -107,8 +111,10 @@ ON CONFLICT DO NOTHING;
 DELETE FROM suppressions WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND value_index = @value_index;
 
 -- name: SuppressedIndexes :many
-SELECT value_index FROM suppressions
-WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND value_index = ANY(@indexes::bytea[]);
+SELECT s.value_index
+FROM unnest(@indexes::bytea[]) AS x(value_index)
+JOIN suppressions s ON s.value_index = x.value_index
+WHERE s.workspace_id = @workspace_id AND s.channel_kind = @channel_kind;
 
 -- name: ContactNamesToRotate :many
 SELECT id, name_enc FROM contacts WHERE id > @after_id AND name_enc IS NOT NULL ORDER BY id LIMIT @max_rows;

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/internal/config"
+	"github.com/waymark-org/waymark/internal/errcode"
+	"github.com/waymark-org/waymark/internal/pii"
+)
+
+// loadKeys returns the keyring that encrypts personal data, or an error that says how to make one.
+func loadKeys(cfg *config.Config) (*pii.Keyring, string, error) {
+	keys, source, err := pii.Load(cfg.SecretKey, cfg.DataDir)
+	if errors.Is(err, pii.ErrNoKey) {
+		return nil, "", fmt.Errorf("no key to encrypt personal data: run `waymark keys generate` (writes %s) or set WAYMARK_SECRET_KEY", pii.DefaultKeyFile(cfg.DataDir))
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("encryption keys: %w", err)
+	}
+	return keys, source, nil
+}
+
+func cmdKeysGenerate(c cmdIO, args []string) error {
+	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
+	add := fs.Bool("add", false, "add a new key to an existing key file (it becomes the key that encrypts; run `waymark keys rotate` next)")
+	if err := parseFlags(fs, c, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErr("usage: waymark keys generate [--add]")
+	}
+	cfg, _, err := loadConfig(c.stderr)
+	if err != nil {
+		return err
+	}
+	path := pii.DefaultKeyFile(cfg.DataDir)
+	if *add {
+		id, err := pii.AppendKey(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "added key %s to %s; back the file up now, then run `waymark keys rotate`\n", id, path)
+		return nil
+	}
+	if err := pii.WriteNewKeyFile(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote a new key file %s; back it up now: without it the encrypted personal data cannot be read\n", path)
+	return nil
+}
+
+func cmdKeysRotate(ctx context.Context, c cmdIO, args []string) error {
+	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, c, args); err != nil {
+		return err
+	}
+	e, err := openEnv(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer e.close(ctx)
+	if err := e.requireMigrated(ctx); err != nil {
+		return err
+	}
+	keys, _, err := loadKeys(e.cfg)
+	if err != nil {
+		return err
+	}
+	rep, err := contacts.RotateKeys(ctx, e.pool, keys)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(map[string]any{"key": keys.NewestKeyID(), "contacts": rep})
+	}
+	fmt.Fprintf(c.stdout, "re-encrypted %d names and %d addresses with key %s\n", rep.Names, rep.Identities, keys.NewestKeyID())
+	return nil
+}
+
+func cmdContactsImport(ctx context.Context, c cmdIO, args []string) error {
+	fs := flag.NewFlagSet("contacts import", flag.ContinueOnError)
+	wsName := workspaceFlag(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	country := fs.String("default-country", "", "ISO 3166-1 `CODE` for national numbers of rows without a country (default: the workspace's)")
+	source := fs.String("consent-source", "", "where the consent in the file's consent column was given (`TEXT`; required when the column says yes or no)")
+	if err := parseFlags(fs, c, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErr("usage: waymark contacts import FILE.csv [--json] [--consent-source TEXT] [--default-country CODE]")
+	}
+	path := fs.Arg(0)
+	f, err := os.Open(path)
+	if err != nil {
+		return usageErr("cannot read %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	e, err := openEnv(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer e.close(ctx)
+	if err := e.requireMigrated(ctx); err != nil {
+		return err
+	}
+	keys, _, err := loadKeys(e.cfg)
+	if err != nil {
+		return err
+	}
+	ws, err := e.workspace(ctx, *wsName)
+	if err != nil {
+		return err
+	}
+	rep, err := contacts.NewStore(e.pool, keys).Import(ctx, ws, f, contacts.ImportOptions{
+		DefaultCountry: *country, ConsentSource: *source, Actor: cliActor()})
+	if err != nil {
+		if e, ok := errcode.As(err); errors.Is(err, contacts.ErrUnreadable) || (ok && e.Field == "consent_source") {
+			return usageErr("%s: %v", path, err)
+		}
+		return err
+	}
+	rejectsFile := ""
+	if len(rep.Rejects) > 0 {
+		rejectsFile = contacts.RejectsPath(path)
+		out, err := os.OpenFile(rejectsFile, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("imported, but cannot write the rejected rows: %w", err)
+		}
+		werr := contacts.WriteRejects(out, rep.Header, rep.Rejects)
+		if err := errors.Join(werr, out.Close()); err != nil {
+			return fmt.Errorf("imported, but cannot write the rejected rows: %w", err)
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(struct {
+			*contacts.ImportReport
+			RejectsFile string `json:"rejects_file"`
+		}{rep, rejectsFile})
+	}
+	fmt.Fprintf(c.stdout, "%d rows: %d created, %d updated, %d rejected\n", rep.Rows, rep.Created, rep.Updated, rep.Rejected)
+	if len(rep.UnknownColumns) > 0 {
+		fmt.Fprintf(c.stdout, "ignored unknown columns: %v\n", rep.UnknownColumns)
+	}
+	if rep.ConsentRecorded+rep.ConsentSuppressed > 0 {
+		fmt.Fprintf(c.stdout, "consent: %d recorded, %d opt-ins not recorded because the person opted out earlier\n", rep.ConsentRecorded, rep.ConsentSuppressed)
+	}
+	for _, r := range rep.Rejects {
+		col := r.Column
+		if col == "" {
+			col = "row"
+		}
+		fmt.Fprintf(c.stdout, "line %d, %s: %s\n", r.Line, col, r.Reason)
+	}
+	if rejectsFile != "" {
+		fmt.Fprintf(c.stdout, "rejected rows, with a reason column, are in %s\n", rejectsFile)
+	}
+	return nil
+}
+
+// reorder moves flags before positional arguments so that `import FILE --json` works as users
+// expect; Go's flag package stops at the first non-flag.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			if !containsEq(a) && takesValue(a) && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+func containsEq(s string) bool {
+	for _, r := range s {
+		if r == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+// takesValue lists the flags of the commands that use reorder and need a value.
+func takesValue(flag string) bool {
+	switch flag {
+	case "-workspace", "--workspace", "-default-country", "--default-country", "-consent-source", "--consent-source":
+		return true
+	}
+	return false
+}
