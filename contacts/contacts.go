@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/contacts/internal/dbq"
 	"github.com/waymark-org/waymark/internal/db"
 	"github.com/waymark-org/waymark/internal/errcode"
@@ -25,13 +26,13 @@ import (
 
 // Kind is a kind of channel: opt-outs and suppressions apply to a whole kind, so a person who
 // stopped SMS from one of a workspace's numbers hears from none of them.
-type Kind string
+type Kind = channels.Kind
 
 // The channel kinds.
 const (
-	KindSMS      Kind = "sms"
-	KindTelegram Kind = "telegram"
-	KindSandbox  Kind = "sandbox"
+	KindSMS      = channels.KindSMS
+	KindTelegram = channels.KindTelegram
+	KindSandbox  = channels.KindSandbox
 )
 
 // Kinds lists every channel kind.
@@ -103,11 +104,17 @@ func NewStore(pool *pgxpool.Pool, keys *pii.Keyring) *Store {
 	return &Store{pool: pool, q: dbq.New(pool), keys: keys}
 }
 
-// Additional data bound into each ciphertext so that a value copied into another column or
-// channel kind does not decrypt there.
-const aadName = "contacts.name_enc"
+// NameAAD is the additional data bound into each encrypted name, and IdentityAAD that of an
+// address of kind k, so that a value copied into another column or channel kind does not
+// decrypt there. Other packages that read these columns decrypt with the same strings.
+const NameAAD = "contacts.name_enc"
 
-func aadIdentity(k Kind) string { return "contact_identities.value_enc:" + string(k) }
+// IdentityAAD is the additional data of an encrypted address of kind k.
+func IdentityAAD(k Kind) string { return "contact_identities.value_enc:" + string(k) }
+
+const aadName = NameAAD
+
+func aadIdentity(k Kind) string { return IdentityAAD(k) }
 
 func (s *Store) index(k Kind, value string) []byte { return s.keys.BlindIndex(string(k), value) }
 
@@ -736,6 +743,14 @@ func orMap(m map[string]any) map[string]any {
 	return m
 }
 
+// OptOutTx records an opt-out inside the caller's transaction: a provider reported that the
+// person stopped (Twilio 21610, Telegram "blocked"), so the send that learned it and the ledger
+// entry commit together.
+func (s *Store) OptOutTx(ctx context.Context, tx pgx.Tx, workspaceID, contactID int64, k Kind, source string, evidence map[string]any) error {
+	return s.recordConsent(ctx, s.q.WithTx(tx), workspaceID, contactID,
+		ConsentInput{Channel: string(k), Status: StatusOptOut, Evidence: evidence}, source, "consent")
+}
+
 // ConsentHistory returns a contact's ledger, oldest first.
 func (s *Store) ConsentHistory(ctx context.Context, workspaceID, contactID int64) ([]ConsentEvent, error) {
 	if _, err := s.q.ContactGet(ctx, dbq.ContactGetParams{WorkspaceID: workspaceID, ID: contactID}); err != nil {
@@ -753,10 +768,10 @@ func (s *Store) ConsentHistory(ctx context.Context, workspaceID, contactID int64
 	return out, nil
 }
 
-// Erase deletes a contact and every piece of personal data about them: the contact row and its
-// identities go; ledger rows lose their link to the contact and stay as aggregate evidence; the
-// suppressions, keyed by blind index only, stay so that the person is never subscribed again by
-// a later import.
+// Erase deletes a contact and every piece of personal data about them: the contact row, its
+// identities and the messages they exchanged go; ledger rows and deliveries lose their link to
+// the contact and stay as aggregate evidence; the suppressions, keyed by blind index only, stay
+// so that the person is never subscribed again by a later import.
 func (s *Store) Erase(ctx context.Context, workspaceID, id int64, by workspaces.Actor) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -764,6 +779,9 @@ func (s *Store) Erase(ctx context.Context, workspaceID, id int64, by workspaces.
 	}
 	defer tx.Rollback(ctx)
 	q := s.q.WithTx(tx)
+	if _, err := q.ErasureMessagesDelete(ctx, dbq.ErasureMessagesDeleteParams{WorkspaceID: workspaceID, ContactID: id}); err != nil {
+		return err
+	}
 	n, err := q.ContactDelete(ctx, dbq.ContactDeleteParams{WorkspaceID: workspaceID, ID: id})
 	if err != nil {
 		return err

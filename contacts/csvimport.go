@@ -67,6 +67,7 @@ type Row struct {
 	Tags           []string // see NormalizeTags
 	Phone          string   // E.164, or "" for a Telegram-only contact
 	TelegramChatID string   // decimal chat id, or ""
+	Sandbox        string   // a sandbox address; not a CSV column, set by ImportRows callers
 	Consent        *bool    // the file's answer; nil without a consent column or with an empty cell
 	Record         []string // the cells as read, for a reject only the database can find
 }

@@ -60,28 +60,45 @@ func (s *Store) Import(ctx context.Context, ws workspaces.Workspace, r io.Reader
 	}
 	rep := &ImportReport{Rows: len(pf.Rows) + len(pf.Rejects), UnknownColumns: orEmpty(pf.Unknown),
 		Rejects: pf.Rejects, Header: pf.Header}
-	hasConsent := slices.ContainsFunc(pf.Rows, func(r Row) bool { return r.Consent != nil })
+	if err := s.importRows(ctx, ws, pf.Rows, opts, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// ImportRows imports rows that are already valid (the demo and benchmarks build them in memory)
+// exactly as a file's rows are imported.
+func (s *Store) ImportRows(ctx context.Context, ws workspaces.Workspace, rows []Row, opts ImportOptions) (*ImportReport, error) {
+	rep := &ImportReport{Rows: len(rows), UnknownColumns: []string{}}
+	if err := s.importRows(ctx, ws, rows, opts, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (s *Store) importRows(ctx context.Context, ws workspaces.Workspace, rows []Row, opts ImportOptions, rep *ImportReport) error {
+	hasConsent := slices.ContainsFunc(rows, func(r Row) bool { return r.Consent != nil })
 	source := strings.TrimSpace(opts.ConsentSource)
 	if hasConsent && source == "" {
-		return nil, errcode.Field("consent_source", "the file records consent: say where it was given (for example \"paper form, Addis Ababa office, 2026-10\")")
+		return errcode.Field("consent_source", "the file records consent: say where it was given (for example \"paper form, Addis Ababa office, 2026-10\")")
 	}
 	if len(source) > 500 {
-		return nil, errcode.Field("consent_source", "at most 500 characters")
+		return errcode.Field("consent_source", "at most 500 characters")
 	}
 
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", importLockKey, int32(ws.ID)); err != nil {
-		return nil, err
+		return err
 	}
 	imp := &importer{s: s, q: s.q.WithTx(tx), ws: ws, source: source, rep: rep, known: map[string]int64{}}
-	for start := 0; start < len(pf.Rows); start += batchSize {
-		end := min(start+batchSize, len(pf.Rows))
-		if err := imp.batch(ctx, pf.Rows[start:end]); err != nil {
-			return nil, err
+	for start := 0; start < len(rows); start += batchSize {
+		end := min(start+batchSize, len(rows))
+		if err := imp.batch(ctx, rows[start:end]); err != nil {
+			return err
 		}
 	}
 	slices.SortFunc(rep.Rejects, func(a, b Reject) int { return a.Line - b.Line })
@@ -89,12 +106,9 @@ func (s *Store) Import(ctx context.Context, ws workspaces.Workspace, r io.Reader
 	if err := s.audit.Record(ctx, tx, ws.ID, opts.Actor, "import", "contacts", 0, map[string]any{
 		"rows": rep.Rows, "created": rep.Created, "updated": rep.Updated, "rejected": rep.Rejected,
 		"consent_recorded": rep.ConsentRecorded, "consent_source": source}); err != nil {
-		return nil, err
+		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return tx.Commit(ctx)
 }
 
 type importer struct {
@@ -123,6 +137,9 @@ func (im *importer) addresses(r Row) []address {
 	}
 	if r.TelegramChatID != "" {
 		out = append(out, address{KindTelegram, r.TelegramChatID, im.s.index(KindTelegram, r.TelegramChatID)})
+	}
+	if r.Sandbox != "" {
+		out = append(out, address{KindSandbox, r.Sandbox, im.s.index(KindSandbox, r.Sandbox)})
 	}
 	return out
 }
@@ -398,6 +415,9 @@ func mergeRow(v *values, r Row) {
 		}
 		if r.TelegramChatID != "" {
 			v.order = append(v.order, KindTelegram)
+		}
+		if r.Sandbox != "" {
+			v.order = append(v.order, KindSandbox)
 		}
 	}
 }

@@ -109,6 +109,8 @@ func (s *Server) registerAPI() {
 	s.api("DELETE", "/tokens/{id}", adminOnly, s.revokeToken)
 	s.api("GET", "/audit", adminOnly, s.listAudit)
 	s.registerContacts()
+	s.registerCampaigns()
+	s.registerSandbox()
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {
@@ -129,18 +131,30 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 		return err
 	}
 	var body struct {
-		DefaultCountry     *string `json:"default_country"`
-		AuditRetentionDays *int    `json:"audit_retention_days"`
+		DefaultCountry     *string              `json:"default_country"`
+		AuditRetentionDays *int                 `json:"audit_retention_days"`
+		DefaultLanguage    *string              `json:"default_language"`
+		HotlineNumber      *string              `json:"hotline_number"`
+		LanguageFallbacks  *map[string][]string `json:"language_fallbacks"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	st := workspaces.Settings{DefaultCountry: ws.DefaultCountry, AuditRetentionDays: ws.AuditRetentionDays}
+	st := workspaces.SettingsOf(ws)
 	if body.DefaultCountry != nil {
 		st.DefaultCountry = *body.DefaultCountry
 	}
 	if body.AuditRetentionDays != nil {
 		st.AuditRetentionDays = *body.AuditRetentionDays
+	}
+	if body.DefaultLanguage != nil {
+		st.DefaultLanguage = *body.DefaultLanguage
+	}
+	if body.HotlineNumber != nil {
+		st.HotlineNumber = *body.HotlineNumber
+	}
+	if body.LanguageFallbacks != nil {
+		st.LanguageFallbacks = *body.LanguageFallbacks
 	}
 	ws, err = s.deps.Workspaces.UpdateSettings(r.Context(), p.WorkspaceID, st, p.Actor())
 	if err != nil {

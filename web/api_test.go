@@ -13,11 +13,17 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/channels/sandbox"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
 	"github.com/waymark-org/waymark/internal/pii"
+	"github.com/waymark-org/waymark/internal/ratelimit"
+	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/web"
+	"github.com/waymark-org/waymark/worker"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -57,12 +63,25 @@ func newFixture(t *testing.T) *fixture {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	store := workspaces.NewStore(pool)
 	keys := testKeys(t)
-	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys), Logger: logger,
+	ins, err := worker.NewInserter(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := messages.NewOutbox(pool, keys)
+	sb := sandbox.New(nil, sandbox.Settings{})
+	senders := func(ctx context.Context, wsID int64, campaignID *int64, kind channels.Kind) (channels.Sender, ratelimit.Limit, error) {
+		if kind != channels.KindSandbox {
+			return nil, ratelimit.Limit{}, campaigns.ErrNoChannel
+		}
+		return sb.WithRecorder(outbox.Recorder(pool, wsID, campaignID)), ratelimit.Limit{}, nil
+	}
+	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys),
+		Campaigns: campaigns.NewStore(pool, keys, ins), Outbox: outbox, Inbox: messages.NewInbox(pool, keys),
+		Senders: senders, Logger: logger,
 		Ready: func(ctx context.Context) error { return migrations.Check(ctx, pool) }})
 	f := &fixture{keys: keys, pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
 		tokens: map[workspaces.Role]string{}}
 	t.Cleanup(f.http.Close)
-	var err error
 	if f.wsA, err = store.Create(ctx, "Alpha NGO", "KE"); err != nil {
 		t.Fatal(err)
 	}

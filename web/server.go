@@ -7,12 +7,15 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
+	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -21,7 +24,12 @@ type Deps struct {
 	Pool       *pgxpool.Pool
 	Workspaces *workspaces.Store
 	Contacts   *contacts.Store
-	Logger     *slog.Logger
+	Campaigns  *campaigns.Store
+	// Senders reach the workspace's channels, for test sends.
+	Senders campaigns.SenderFor
+	Outbox  *messages.Outbox
+	Inbox   *messages.Inbox
+	Logger  *slog.Logger
 	// Ready reports whether the process can serve: database reachable, migrations current.
 	Ready func(ctx context.Context) error
 }
@@ -51,6 +59,18 @@ func (s *Server) Routes() []Route { return s.routes }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		// A bug in one handler answers 500 and is logged; it never takes the server down.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.deps.Logger.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if !sw.wrote {
+				s.writeError(sw, r, errcode.New(errcode.Internal, "internal error"))
+			}
+		}
+	}()
 	s.mux.ServeHTTP(sw, r)
 	// The query string is left out on purpose: it can carry phone numbers (?to=...).
 	s.deps.Logger.LogAttrs(r.Context(), slog.LevelDebug, "http request",
@@ -61,11 +81,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	wrote  bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	w.status, w.wrote = code, true
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

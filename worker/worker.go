@@ -1,6 +1,6 @@
 // Package worker runs Waymark's background jobs on River: it builds the one River client of a
-// process, declares the queues, registers one worker per job kind and maps domain errors to River
-// outcomes.
+// process, declares the queues, registers one worker per job kind and maps domain outcomes to
+// River's (snooze, retry, cancel, complete).
 package worker
 
 import (
@@ -13,44 +13,82 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
-// Queue names. Separate queues keep urgent work from waiting behind bulk work; River's priority
-// alone would not, because a high-priority backlog starves the rest.
-const (
-	QueueDefault     = river.QueueDefault // housekeeping
-	QueueMaintenance = "maintenance"
-)
+// QueueDefault holds housekeeping jobs.
+const QueueDefault = river.QueueDefault
+
+// QueueMaintenance holds periodic checks.
+const QueueMaintenance = campaigns.QueueMaintenance
 
 // Deps are the domain services jobs call.
 type Deps struct {
 	Workspaces *workspaces.Store
+	Campaigns  *campaigns.Store
+	Senders    campaigns.SenderFor
+	// SandboxReceipt decides and records the sandbox's delivery receipts.
+	SandboxReceipt func(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error)
 }
 
 // Options tune the client.
 type Options struct {
 	Logger *slog.Logger
-	// SoftStopTimeout is how long Stop lets running jobs finish before cancelling them.
-	SoftStopTimeout time.Duration
+	// SendWorkers is how many send jobs one process works at once per channel kind.
+	SendWorkers int
+	// FetchCooldown and FetchPollInterval override River's defaults when set (benchmarks).
+	FetchCooldown, FetchPollInterval time.Duration
+	// RescueStuckJobsAfter is when a job left running by a dead process runs again.
+	RescueStuckJobsAfter time.Duration
 	// TestOnly shortens River's internal timers for tests.
 	TestOnly bool
 }
 
+// NewInserter returns a River client that only inserts jobs; domain stores use it to enqueue
+// inside their transactions before the working client exists.
+func NewInserter(pool *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{})
+}
+
 // NewClient builds the River client that works every Waymark queue.
 func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.Tx], error) {
+	if opts.SendWorkers <= 0 {
+		opts.SendWorkers = 20
+	}
+	if opts.RescueStuckJobsAfter <= 0 {
+		opts.RescueStuckJobsAfter = 10 * time.Minute
+	}
+	renderers := campaigns.NewRendererCache()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &AuditPruneWorker{Workspaces: deps.Workspaces, Logger: opts.Logger})
+	river.AddWorker(workers, &StartWorker{Pool: pool, Campaigns: deps.Campaigns})
+	river.AddWorker(workers, &FanoutWorker{Pool: pool, Campaigns: deps.Campaigns, Renderers: renderers})
+	river.AddWorker(workers, &SendWorker{Campaigns: deps.Campaigns, Senders: deps.Senders, Renderers: renderers})
+	river.AddWorker(workers, &ReceiptWorker{Pool: pool, Campaigns: deps.Campaigns, Receipt: deps.SandboxReceipt})
+	river.AddWorker(workers, &ProgressWorker{Campaigns: deps.Campaigns})
+	queues := map[string]river.QueueConfig{
+		QueueDefault:          {MaxWorkers: 5},
+		QueueMaintenance:      {MaxWorkers: 2},
+		campaigns.QueueFanout: {MaxWorkers: 2},
+		campaigns.SendQueue(channels.KindSandbox):  {MaxWorkers: opts.SendWorkers},
+		campaigns.SendQueue(channels.KindSMS):      {MaxWorkers: opts.SendWorkers},
+		campaigns.SendQueue(channels.KindTelegram): {MaxWorkers: opts.SendWorkers},
+	}
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger: opts.Logger.With("component", "river"),
-		Queues: map[string]river.QueueConfig{
-			QueueDefault:     {MaxWorkers: 10},
-			QueueMaintenance: {MaxWorkers: 2},
-		},
-		Workers: workers,
+		Logger:               opts.Logger.With("component", "river"),
+		Queues:               queues,
+		Workers:              workers,
+		FetchCooldown:        opts.FetchCooldown,
+		FetchPollInterval:    opts.FetchPollInterval,
+		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AuditPruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(campaigns.ProgressInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return campaigns.ProgressArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 		TestOnly: opts.TestOnly,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/text/language"
 
 	"github.com/waymark-org/waymark/internal/db"
 	"github.com/waymark-org/waymark/internal/errcode"
@@ -52,16 +53,25 @@ func (r Role) Allowed(roles ...Role) bool {
 
 // Workspace is one organisation's space; every other row belongs to one.
 type Workspace struct {
-	ID                 int64     `json:"id"`
-	Name               string    `json:"name"`
-	DefaultCountry     string    `json:"default_country"`
-	AuditRetentionDays int       `json:"audit_retention_days"`
-	CreatedAt          time.Time `json:"created_at"`
+	ID                 int64  `json:"id"`
+	Name               string `json:"name"`
+	DefaultCountry     string `json:"default_country"`
+	AuditRetentionDays int    `json:"audit_retention_days"`
+	// DefaultLanguage ends every fallback chain and is the language of contacts who gave none.
+	DefaultLanguage string `json:"default_language"`
+	// HotlineNumber is offered in messages as {{.Hotline}}.
+	HotlineNumber string `json:"hotline_number"`
+	// LanguageFallbacks are configured chains, e.g. {"fa-AF": ["fa", "en"]}.
+	LanguageFallbacks map[string][]string `json:"language_fallbacks"`
+	CreatedAt         time.Time           `json:"created_at"`
 }
 
 func fromRow(w dbq.Workspace) Workspace {
-	return Workspace{ID: w.ID, Name: w.Name, DefaultCountry: w.DefaultCountry,
-		AuditRetentionDays: int(w.AuditRetentionDays), CreatedAt: w.CreatedAt}
+	out := Workspace{ID: w.ID, Name: w.Name, DefaultCountry: w.DefaultCountry,
+		AuditRetentionDays: int(w.AuditRetentionDays), DefaultLanguage: w.DefaultLanguage,
+		HotlineNumber: w.HotlineNumber, LanguageFallbacks: map[string][]string{}, CreatedAt: w.CreatedAt}
+	_ = json.Unmarshal(w.LanguageFallbacks, &out.LanguageFallbacks)
+	return out
 }
 
 // Store reads and writes workspaces, users, tokens and audit entries.
@@ -157,8 +167,26 @@ func (s *Store) Resolve(ctx context.Context, name string) (Workspace, error) {
 
 // Settings are the workspace fields an admin may change.
 type Settings struct {
-	DefaultCountry     string `json:"default_country"`
-	AuditRetentionDays int    `json:"audit_retention_days"`
+	DefaultCountry     string              `json:"default_country"`
+	AuditRetentionDays int                 `json:"audit_retention_days"`
+	DefaultLanguage    string              `json:"default_language"`
+	HotlineNumber      string              `json:"hotline_number"`
+	LanguageFallbacks  map[string][]string `json:"language_fallbacks"`
+}
+
+// SettingsOf returns a workspace's current settings, to change some and save them.
+func SettingsOf(w Workspace) Settings {
+	return Settings{DefaultCountry: w.DefaultCountry, AuditRetentionDays: w.AuditRetentionDays,
+		DefaultLanguage: w.DefaultLanguage, HotlineNumber: w.HotlineNumber, LanguageFallbacks: w.LanguageFallbacks}
+}
+
+// languageTag checks a BCP-47 tag without depending on the contacts package.
+func languageTag(field, s string) (string, error) {
+	t, err := language.Parse(strings.TrimSpace(s))
+	if err != nil || t == language.Und {
+		return "", errcode.Field(field, "%q is not a BCP-47 language tag", s)
+	}
+	return t.String(), nil
 }
 
 // UpdateSettings changes a workspace's settings.
@@ -170,6 +198,35 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	if st.AuditRetentionDays < 0 || st.AuditRetentionDays > 36500 {
 		return Workspace{}, errcode.Field("audit_retention_days", "want 0 (keep for ever) to 36500 days")
 	}
+	if st.DefaultLanguage == "" {
+		st.DefaultLanguage = "en"
+	}
+	var err error
+	if st.DefaultLanguage, err = languageTag("default_language", st.DefaultLanguage); err != nil {
+		return Workspace{}, err
+	}
+	st.HotlineNumber = strings.TrimSpace(st.HotlineNumber)
+	if len(st.HotlineNumber) > 40 {
+		return Workspace{}, errcode.Field("hotline_number", "at most 40 characters")
+	}
+	chains := map[string][]string{}
+	for from, to := range st.LanguageFallbacks {
+		f, err := languageTag("language_fallbacks", from)
+		if err != nil {
+			return Workspace{}, err
+		}
+		for _, l := range to {
+			t, err := languageTag("language_fallbacks."+from, l)
+			if err != nil {
+				return Workspace{}, err
+			}
+			chains[f] = append(chains[f], t)
+		}
+	}
+	fallbacks, err := json.Marshal(chains)
+	if err != nil {
+		return Workspace{}, err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return Workspace{}, err
@@ -177,11 +234,13 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	defer tx.Rollback(ctx)
 	q := s.q.WithTx(tx)
 	row, err := q.WorkspaceUpdateSettings(ctx, dbq.WorkspaceUpdateSettingsParams{
-		ID: id, DefaultCountry: st.DefaultCountry, AuditRetentionDays: int32(st.AuditRetentionDays)})
+		ID: id, DefaultCountry: st.DefaultCountry, AuditRetentionDays: int32(st.AuditRetentionDays),
+		DefaultLanguage: st.DefaultLanguage, HotlineNumber: st.HotlineNumber, LanguageFallbacks: fallbacks})
 	if err != nil {
 		return Workspace{}, notFound(err, "workspace")
 	}
-	detail := map[string]any{"default_country": st.DefaultCountry, "audit_retention_days": st.AuditRetentionDays}
+	detail := map[string]any{"default_country": st.DefaultCountry, "audit_retention_days": st.AuditRetentionDays,
+		"default_language": st.DefaultLanguage, "language_fallbacks": chains}
 	if err := audit(ctx, q, id, by, "update", "workspace", id, detail); err != nil {
 		return Workspace{}, err
 	}

@@ -29,6 +29,8 @@ Commands:
   tokens list                    list the workspace's tokens (never the tokens themselves)
   tokens revoke ID               stop a token from working
   contacts import FILE.csv       import contacts; rejected rows go to FILE.rejected.csv
+  campaign create|list|show|schedule|pause|resume|cancel|status
+                                 author, check and send campaigns (status --follow shows progress)
   keys generate [--add]          write the key file that encrypts personal data (or add a key)
   keys rotate                    re-encrypt personal data with the newest key
   sms segments [--text TEXT]     count SMS segments of the text on stdin (or --text) as JSON
@@ -134,6 +136,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return cmdContactsImport(ctx, c, rest[1:])
 		}
 		return usageErr("usage: waymark contacts import FILE.csv [--json]")
+	case "campaign", "campaigns":
+		return cmdCampaign(ctx, c, rest)
 	case "sms":
 		if sub == "segments" {
 			return cmdSMSSegments(c, rest[1:])

@@ -9,15 +9,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-
-	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/web"
 	"github.com/waymark-org/waymark/worker"
-	"github.com/waymark-org/waymark/workspaces"
 )
 
 // cmdServe runs the workers and, with withHTTP, the HTTP server, until ctx ends (SIGTERM or
@@ -53,9 +48,11 @@ func cmdServe(ctx context.Context, c cmdIO, args []string, withHTTP bool) error 
 // runServices starts River and, with withHTTP, the HTTP server; ready, when set, is called once
 // both are up. It returns after ctx ends and everything has stopped.
 func runServices(ctx context.Context, e *env, keys *pii.Keyring, withHTTP bool, ready func(addr string)) error {
-	ws := workspaces.NewStore(e.pool)
-	cs := contacts.NewStore(e.pool, keys)
-	client, err := worker.NewClient(e.pool, worker.Deps{Workspaces: ws}, worker.Options{Logger: e.logger})
+	app, err := newApp(e, keys)
+	if err != nil {
+		return err
+	}
+	client, err := worker.NewClient(e.pool, app.workerDeps(), worker.Options{Logger: e.logger, SendWorkers: e.cfg.SendWorkers})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -76,7 +73,7 @@ func runServices(ctx context.Context, e *env, keys *pii.Keyring, withHTTP bool, 
 		e.logger.Info("stopping workers")
 		return stopWorkers()
 	}
-	srv, addr, errc, err := startHTTP(e, ws, cs, client)
+	srv, addr, errc, err := startHTTP(e, app)
 	if err != nil {
 		_ = stopWorkers()
 		return err
@@ -97,9 +94,10 @@ func runServices(ctx context.Context, e *env, keys *pii.Keyring, withHTTP bool, 
 	return errors.Join(serveErr, httpErr, stopWorkers())
 }
 
-func startHTTP(e *env, ws *workspaces.Store, cs *contacts.Store, _ *river.Client[pgx.Tx]) (*http.Server, string, <-chan error, error) {
+func startHTTP(e *env, app *app) (*http.Server, string, <-chan error, error) {
 	handler := web.New(web.Deps{
-		Pool: e.pool, Workspaces: ws, Contacts: cs, Logger: e.logger,
+		Pool: e.pool, Workspaces: app.workspaces, Contacts: app.contacts, Campaigns: app.campaigns,
+		Senders: app.channels.senderFor, Outbox: app.outbox, Inbox: app.inbox, Logger: e.logger,
 		Ready: func(ctx context.Context) error {
 			if err := e.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database unreachable: %w", err)

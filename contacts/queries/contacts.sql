@@ -127,3 +127,23 @@ SELECT id, kind, value_enc FROM contact_identities WHERE id > @after_id ORDER BY
 
 -- name: IdentityValueSet :exec
 UPDATE contact_identities SET value_enc = @value_enc WHERE id = @id;
+
+-- name: ErasureMessagesDelete :one
+-- Erasure removes the messages a person exchanged: their inbound messages (linked, or from one
+-- of their addresses) and what the sandbox recorded as sent to them.
+WITH idx AS (
+    SELECT ci.kind, ci.value_index FROM contact_identities ci
+    WHERE ci.workspace_id = @workspace_id::bigint AND ci.contact_id = @contact_id::bigint
+), inbound AS (
+    DELETE FROM inbound_messages m
+    WHERE m.workspace_id = @workspace_id::bigint
+      AND (m.contact_id = @contact_id::bigint
+           OR EXISTS (SELECT 1 FROM idx WHERE idx.kind = m.channel_kind AND idx.value_index = m.from_index))
+    RETURNING 1
+), outbox AS (
+    DELETE FROM sandbox_messages m
+    WHERE m.workspace_id = @workspace_id::bigint
+      AND EXISTS (SELECT 1 FROM idx WHERE idx.kind = 'sandbox' AND idx.value_index = m.to_index)
+    RETURNING 1
+)
+SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM outbox))::bigint AS deleted;

@@ -40,6 +40,8 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is text or json.
 	LogFormat string
+	// SendWorkers is how many send jobs a process works at once per channel kind.
+	SendWorkers int
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 }
@@ -105,6 +107,9 @@ func Vars() []Var {
 		{Name: "WAYMARK_WORKSPACE", Default: "(the only workspace)",
 			Doc: "Workspace that CLI commands act on, by name; --workspace overrides it.",
 			set: func(c *Config, v string) error { c.Workspace = v; return nil }},
+		{Name: "WAYMARK_SEND_WORKERS", Default: "20",
+			Doc: "Send jobs a process works at once per channel kind (each job carries up to 50 messages).",
+			set: func(c *Config, v string) error { return positiveInt(&c.SendWorkers, v, 1, 1000) }},
 		{Name: "WAYMARK_LOG_LEVEL", Default: "info",
 			Doc: "debug, info, warn or error.",
 			set: func(c *Config, v string) error {
@@ -147,6 +152,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c := &Config{
 		LocalPostgres:   "auto",
 		DBMaxConns:      40,
+		SendWorkers:     20,
 		HTTPAddr:        "127.0.0.1:8080",
 		LogLevel:        slog.LevelInfo,
 		LogFormat:       "text",

@@ -14,7 +14,9 @@ SELECT * FROM workspaces ORDER BY id;
 
 -- name: WorkspaceUpdateSettings :one
 UPDATE workspaces
-SET default_country = @default_country, audit_retention_days = @audit_retention_days
+SET default_country = @default_country, audit_retention_days = @audit_retention_days,
+    default_language = @default_language, hotline_number = @hotline_number,
+    language_fallbacks = @language_fallbacks
 WHERE id = @id
 RETURNING *;
 

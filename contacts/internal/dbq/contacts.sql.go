@@ -567,6 +567,39 @@ func (q *Queries) ContactUpdate(ctx context.Context, arg ContactUpdateParams) (C
 	return i, err
 }
 
+const erasureMessagesDelete = `-- name: ErasureMessagesDelete :one
+WITH idx AS (
+    SELECT ci.kind, ci.value_index FROM contact_identities ci
+    WHERE ci.workspace_id = $1::bigint AND ci.contact_id = $2::bigint
+), inbound AS (
+    DELETE FROM inbound_messages m
+    WHERE m.workspace_id = $1::bigint
+      AND (m.contact_id = $2::bigint
+           OR EXISTS (SELECT 1 FROM idx WHERE idx.kind = m.channel_kind AND idx.value_index = m.from_index))
+    RETURNING 1
+), outbox AS (
+    DELETE FROM sandbox_messages m
+    WHERE m.workspace_id = $1::bigint
+      AND EXISTS (SELECT 1 FROM idx WHERE idx.kind = 'sandbox' AND idx.value_index = m.to_index)
+    RETURNING 1
+)
+SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM outbox))::bigint AS deleted
+`
+
+type ErasureMessagesDeleteParams struct {
+	WorkspaceID int64
+	ContactID   int64
+}
+
+// Erasure removes the messages a person exchanged: their inbound messages (linked, or from one
+// of their addresses) and what the sandbox recorded as sent to them.
+func (q *Queries) ErasureMessagesDelete(ctx context.Context, arg ErasureMessagesDeleteParams) (int64, error) {
+	row := q.db.QueryRow(ctx, erasureMessagesDelete, arg.WorkspaceID, arg.ContactID)
+	var deleted int64
+	err := row.Scan(&deleted)
+	return deleted, err
+}
+
 const identitiesByContact = `-- name: IdentitiesByContact :many
 SELECT id, workspace_id, contact_id, kind, value_enc, value_index, created_at FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id
 `

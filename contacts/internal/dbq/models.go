@@ -34,6 +34,38 @@ type AuditLog struct {
 	Detail      []byte
 }
 
+type Campaign struct {
+	ID                int64
+	WorkspaceID       int64
+	Name              string
+	State             string
+	Contents          []byte
+	Audience          []byte
+	ChannelOrder      []string
+	AppendOptOut      bool
+	CountValue        *int32
+	Schedule          []byte
+	QuietHours        []byte
+	SendWindowSeconds int32
+	SegmentCap        *int64
+	NextRunAt         *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+type CampaignRun struct {
+	ID           int64
+	WorkspaceID  int64
+	CampaignID   int64
+	State        string
+	FanoutCursor int64
+	Fanned       int32
+	Recipients   int32
+	StartedAt    time.Time
+	FanoutDoneAt *time.Time
+	CompletedAt  *time.Time
+}
+
 type ConsentEvent struct {
 	ID          int64
 	WorkspaceID int64
@@ -80,6 +112,72 @@ type ContactIdentity struct {
 	CreatedAt   time.Time
 }
 
+type Delivery struct {
+	ID            int64
+	WorkspaceID   int64
+	CampaignID    *int64
+	CampaignRunID *int64
+	ContactID     *int64
+	ChannelKind   string
+	Language      string
+	Status        string
+	StatusRank    int16
+	NotBefore     time.Time
+	Attempts      int32
+	Snoozes       int32
+	Segments      *int32
+	ProviderID    *string
+	ErrorCode     *string
+	ErrorReason   *string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+	FinalAt       *time.Time
+	UpdatedAt     time.Time
+}
+
+type InboundMessage struct {
+	ID          int64
+	WorkspaceID int64
+	ChannelKind string
+	ProviderID  string
+	FromEnc     []byte
+	FromIndex   []byte
+	TextEnc     []byte
+	ContactID   *int64
+	ReceivedAt  time.Time
+	HandledAt   *time.Time
+}
+
+type RateBucket struct {
+	Key       string
+	Tokens    float64
+	UpdatedAt time.Time
+}
+
+type SandboxMessage struct {
+	ID          int64
+	WorkspaceID int64
+	DeliveryID  *int64
+	CampaignID  *int64
+	ToEnc       []byte
+	ToIndex     []byte
+	TextEnc     []byte
+	Language    string
+	Segments    int32
+	Status      string
+	StatusRank  int16
+	SentAt      time.Time
+}
+
+type SandboxSetting struct {
+	WorkspaceID      int64
+	FailShare        float32
+	ThrottleShare    float32
+	UndeliveredShare float32
+	RatePerSecond    float32
+	UpdatedAt        time.Time
+}
+
 type Suppression struct {
 	WorkspaceID int64
 	ChannelKind string
@@ -102,4 +200,7 @@ type Workspace struct {
 	DefaultCountry     string
 	AuditRetentionDays int32
 	CreatedAt          time.Time
+	DefaultLanguage    string
+	HotlineNumber      string
+	LanguageFallbacks  []byte
 }

@@ -359,7 +359,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (User, e
 const workspaceCreate = `-- name: WorkspaceCreate :one
 INSERT INTO workspaces (name, default_country)
 VALUES ($1, $2)
-RETURNING id, name, default_country, audit_retention_days, created_at
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks
 `
 
 type WorkspaceCreateParams struct {
@@ -376,12 +376,15 @@ func (q *Queries) WorkspaceCreate(ctx context.Context, arg WorkspaceCreateParams
 		&i.DefaultCountry,
 		&i.AuditRetentionDays,
 		&i.CreatedAt,
+		&i.DefaultLanguage,
+		&i.HotlineNumber,
+		&i.LanguageFallbacks,
 	)
 	return i, err
 }
 
 const workspaceGetByID = `-- name: WorkspaceGetByID :one
-SELECT id, name, default_country, audit_retention_days, created_at FROM workspaces WHERE id = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces WHERE id = $1
 `
 
 func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, error) {
@@ -393,12 +396,15 @@ func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, er
 		&i.DefaultCountry,
 		&i.AuditRetentionDays,
 		&i.CreatedAt,
+		&i.DefaultLanguage,
+		&i.HotlineNumber,
+		&i.LanguageFallbacks,
 	)
 	return i, err
 }
 
 const workspaceGetByName = `-- name: WorkspaceGetByName :one
-SELECT id, name, default_country, audit_retention_days, created_at FROM workspaces WHERE name = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces WHERE name = $1
 `
 
 func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspace, error) {
@@ -410,12 +416,15 @@ func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspac
 		&i.DefaultCountry,
 		&i.AuditRetentionDays,
 		&i.CreatedAt,
+		&i.DefaultLanguage,
+		&i.HotlineNumber,
+		&i.LanguageFallbacks,
 	)
 	return i, err
 }
 
 const workspaceList = `-- name: WorkspaceList :many
-SELECT id, name, default_country, audit_retention_days, created_at FROM workspaces ORDER BY id
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces ORDER BY id
 `
 
 func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
@@ -433,6 +442,9 @@ func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
 			&i.DefaultCountry,
 			&i.AuditRetentionDays,
 			&i.CreatedAt,
+			&i.DefaultLanguage,
+			&i.HotlineNumber,
+			&i.LanguageFallbacks,
 		); err != nil {
 			return nil, err
 		}
@@ -446,19 +458,31 @@ func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
 
 const workspaceUpdateSettings = `-- name: WorkspaceUpdateSettings :one
 UPDATE workspaces
-SET default_country = $1, audit_retention_days = $2
-WHERE id = $3
-RETURNING id, name, default_country, audit_retention_days, created_at
+SET default_country = $1, audit_retention_days = $2,
+    default_language = $3, hotline_number = $4,
+    language_fallbacks = $5
+WHERE id = $6
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks
 `
 
 type WorkspaceUpdateSettingsParams struct {
 	DefaultCountry     string
 	AuditRetentionDays int32
+	DefaultLanguage    string
+	HotlineNumber      string
+	LanguageFallbacks  []byte
 	ID                 int64
 }
 
 func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpdateSettingsParams) (Workspace, error) {
-	row := q.db.QueryRow(ctx, workspaceUpdateSettings, arg.DefaultCountry, arg.AuditRetentionDays, arg.ID)
+	row := q.db.QueryRow(ctx, workspaceUpdateSettings,
+		arg.DefaultCountry,
+		arg.AuditRetentionDays,
+		arg.DefaultLanguage,
+		arg.HotlineNumber,
+		arg.LanguageFallbacks,
+		arg.ID,
+	)
 	var i Workspace
 	err := row.Scan(
 		&i.ID,
@@ -466,6 +490,9 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		&i.DefaultCountry,
 		&i.AuditRetentionDays,
 		&i.CreatedAt,
+		&i.DefaultLanguage,
+		&i.HotlineNumber,
+		&i.LanguageFallbacks,
 	)
 	return i, err
 }

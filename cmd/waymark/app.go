@@ -1,0 +1,42 @@
+package main
+
+import (
+	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/internal/pii"
+	"github.com/waymark-org/waymark/messages"
+	"github.com/waymark-org/waymark/worker"
+	"github.com/waymark-org/waymark/workspaces"
+)
+
+// app holds the domain services of a process, wired once.
+type app struct {
+	workspaces *workspaces.Store
+	contacts   *contacts.Store
+	campaigns  *campaigns.Store
+	outbox     *messages.Outbox
+	inbox      *messages.Inbox
+	channels   *channelSet
+}
+
+func newApp(e *env, keys *pii.Keyring) (*app, error) {
+	ins, err := worker.NewInserter(e.pool)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{
+		workspaces: workspaces.NewStore(e.pool),
+		contacts:   contacts.NewStore(e.pool, keys),
+		campaigns:  campaigns.NewStore(e.pool, keys, ins),
+		outbox:     messages.NewOutbox(e.pool, keys),
+		inbox:      messages.NewInbox(e.pool, keys),
+	}
+	a.channels = newChannelSet(e.pool, a.outbox)
+	a.campaigns.Rates = a.channels.rate
+	return a, nil
+}
+
+func (a *app) workerDeps() worker.Deps {
+	return worker.Deps{Workspaces: a.workspaces, Campaigns: a.campaigns, Senders: a.channels.senderFor,
+		SandboxReceipt: a.channels.receipt}
+}

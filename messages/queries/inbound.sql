@@ -1,0 +1,13 @@
+-- name: InboundInsert :one
+-- Returns no row when the provider's id is already stored: a retried webhook stores nothing.
+INSERT INTO inbound_messages (workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc)
+VALUES (@workspace_id, @channel_kind, @provider_id, @from_enc, @from_index, @text_enc)
+ON CONFLICT (workspace_id, channel_kind, provider_id) DO NOTHING
+RETURNING id;
+
+-- name: InboundGetIDByProviderID :one
+SELECT id FROM inbound_messages
+WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND provider_id = @provider_id;
+
+-- name: InboundGet :one
+SELECT * FROM inbound_messages WHERE workspace_id = @workspace_id AND id = @id;
