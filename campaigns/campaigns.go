@@ -403,6 +403,9 @@ func (s *Store) Update(ctx context.Context, workspaceID, id int64, in Input, by 
 	return fromRow(row)
 }
 
+// Pool is the store's connection pool, for callers that store related rows alongside.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
 // Get returns a campaign of the workspace.
 func (s *Store) Get(ctx context.Context, workspaceID, id int64) (Campaign, error) {
 	row, err := s.q.CampaignGet(ctx, dbq.CampaignGetParams{WorkspaceID: workspaceID, ID: id})

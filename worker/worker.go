@@ -83,6 +83,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		FetchCooldown:        opts.FetchCooldown,
 		FetchPollInterval:    opts.FetchPollInterval,
 		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+		JobTimeout:           min(time.Minute, opts.RescueStuckJobsAfter),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AuditPruneArgs{}, nil },

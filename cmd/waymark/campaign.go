@@ -55,7 +55,7 @@ func cmdCampaign(ctx context.Context, c cmdIO, args []string) error {
 	if len(args) == 0 {
 		return usageErr("usage: waymark campaign create|list|show|schedule|pause|resume|cancel|status ...")
 	}
-	sub, rest := args[0], reorder(args[1:])
+	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("campaign "+sub, flag.ContinueOnError)
 	wsName := workspaceFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -89,7 +89,7 @@ func cmdCampaign(ctx context.Context, c cmdIO, args []string) error {
 	if sub == "list" {
 		fs.StringVar(&state, "state", "", "only campaigns in `STATE`")
 	}
-	if err := parseFlags(fs, c, rest); err != nil {
+	if err := parseFlags(fs, c, reorder(fs, rest)); err != nil {
 		return err
 	}
 	var id int64
@@ -304,8 +304,9 @@ func campaignStatus(ctx context.Context, c cmdIO, st *campaigns.Store, wsID, id 
 		if err != nil {
 			return err
 		}
+		// A recurring campaign goes back to scheduled after each run: its run's end is the end.
 		done := s.State == campaigns.StateCompleted || s.State == campaigns.StateCancelled ||
-			s.State == campaigns.StateDraft || (s.State == campaigns.StateScheduled && s.Queued == 0 && s.Run == nil)
+			s.State == campaigns.StateDraft || (s.State == campaigns.StateScheduled && s.Run != nil && s.Run.State == "completed")
 		if asJSON {
 			if !follow || done {
 				return json.NewEncoder(c.stdout).Encode(s)

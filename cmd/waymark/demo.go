@@ -7,8 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
+	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/db"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
@@ -18,26 +22,59 @@ import (
 // demoWorkspace is the workspace the demo seeds and reuses on later runs.
 const demoWorkspace = "demo"
 
+// demoPeople are the languages the demo's contacts speak, in turn: Latin, right-to-left and
+// Ethiopic scripts, a fallback chain (Dari to Persian) and a language without text (Swahili,
+// which falls back to English).
+var demoPeople = []struct{ language, country, tz, name string }{
+	{"en", "KE", "Africa/Nairobi", "Amina"},
+	{"ar", "SA", "Asia/Riyadh", "هدى"},
+	{"am", "ET", "Africa/Addis_Ababa", "አበበ"},
+	{"fa-AF", "AF", "Asia/Kabul", "فرید"},
+	{"ti", "ER", "Africa/Asmara", "ሰላም"},
+	{"sw", "KE", "Africa/Nairobi", "Baraka"},
+}
+
+var demoContents = campaigns.Contents{
+	"en": {Other: "{{if .Name}}{{.Name}}, {{end}}before you accept a job abroad, check the offer with us: {{.Hotline}}."},
+	"ar": {Other: "قبل قبول أي عمل في الخارج، تحقق من العرض معنا: {{.Hotline}}."},
+	"am": {Other: "ውጭ አገር ሥራ ከመቀበልዎ በፊት ቅናሹን ከእኛ ጋር ያረጋግጡ፦ {{.Hotline}}።"},
+	"fa": {Other: "پیش از پذیرفتن کار در خارج، پیشنهاد را با ما بررسی کنید: {{.Hotline}}"},
+	"ti": {Other: "ኣብ ወጻኢ ስራሕ ቅድሚ ምቕባልኩም ነቲ ዕድል ምሳና ኣረጋግጹ፦ {{.Hotline}}።"},
+}
+
+// languageSummary is one language of the demo's summary.
+type languageSummary struct {
+	Recipients int64 `json:"recipients"`
+	Delivered  int64 `json:"delivered"`
+	Failed     int64 `json:"failed"`
+}
+
 // demoSummary is what the demo reports; with --json it is the last line of output.
 type demoSummary struct {
-	Database          string `json:"database"`
-	Workspace         string `json:"workspace"`
-	WorkspaceID       int64  `json:"workspace_id"`
-	AdminToken        string `json:"admin_token"`
-	MigrationsApplied int    `json:"migrations_applied"`
-	DurationMS        int64  `json:"duration_ms"`
-	URL               string `json:"url,omitempty"`
+	Recipients  int64                       `json:"recipients"`
+	Delivered   int64                       `json:"delivered"`
+	Failed      int64                       `json:"failed"`
+	DurationMS  int64                       `json:"duration_ms"`
+	ByLanguage  map[string]*languageSummary `json:"by_language"`
+	Replies     int                         `json:"replies"`
+	Workspace   string                      `json:"workspace"`
+	WorkspaceID int64                       `json:"workspace_id"`
+	CampaignID  int64                       `json:"campaign_id"`
+	AdminToken  string                      `json:"admin_token"`
+	Database    string                      `json:"database"`
+	URL         string                      `json:"url,omitempty"`
 }
 
 func cmdDemo(ctx context.Context, c cmdIO, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	once := fs.Bool("once", false, "exit when the demo is done instead of serving")
 	asJSON := fs.Bool("json", false, "make the last line of output one JSON summary")
+	n := fs.Int("contacts", 12, "how many demo contacts to message (`N`)")
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return usageErr("usage: waymark demo [--once] [--json]")
+	if fs.NArg() != 0 || *n < 1 || *n > 10_000_000 {
+		return usageErr("usage: waymark demo [--contacts N] [--once] [--json]  (N from 1 to 10000000)")
 	}
 	start := time.Now()
 	e, err := openEnv(ctx, c)
@@ -70,45 +107,153 @@ func cmdDemo(ctx context.Context, c cmdIO, args []string) error {
 	}
 	say("migrations: %d River and %d Waymark applied", len(res.RiverApplied), len(res.WaymarkApplied))
 
-	store := workspaces.NewStore(e.pool)
-	ws, err := store.GetByName(ctx, demoWorkspace)
-	if errors.Is(err, db.ErrNotFound) {
-		ws, err = store.Create(ctx, demoWorkspace, "KE")
-		if err == nil {
-			say("workspace: created %q (id %d)", ws.Name, ws.ID)
-		}
-	} else if err == nil {
-		say("workspace: reusing %q (id %d)", ws.Name, ws.ID)
-	}
+	a, err := newApp(e, keys)
 	if err != nil {
 		return err
 	}
-	token, _, err := store.CreateToken(ctx, ws.ID, workspaces.RoleAdmin, "demo-admin", "demo", cliActor())
+	ws, err := demoSetup(ctx, a, say)
+	if err != nil {
+		return err
+	}
+	token, _, err := a.workspaces.CreateToken(ctx, ws.ID, workspaces.RoleAdmin, "demo-admin", "demo", cliActor())
 	if err != nil {
 		return err
 	}
 	say("admin token (shown once): %s", token)
-
-	sum := demoSummary{Database: db.Describe(e.url), Workspace: ws.Name, WorkspaceID: ws.ID, AdminToken: token,
-		MigrationsApplied: len(res.RiverApplied) + len(res.WaymarkApplied)}
-	if *once {
-		sum.DurationMS = time.Since(start).Milliseconds()
-		return finishDemo(c, sum, *asJSON)
+	if err := demoContacts(ctx, a, ws, *n); err != nil {
+		return err
 	}
-	return runServices(ctx, e, keys, true, func(addr string) {
-		sum.URL = "http://" + addr
-		sum.DurationMS = time.Since(start).Milliseconds()
-		say("serving on http://%s; try:\n  curl -H 'Authorization: Bearer %s' http://%s/api/v1/workspace\npress Ctrl-C to stop", addr, token, addr)
-		if *asJSON {
-			_ = json.NewEncoder(c.stdout).Encode(sum)
-		}
+	say("contacts: %d in %d languages, each with a sandbox address and an opt-in", *n, min(*n, len(demoPeople)))
+	camp, err := a.campaigns.Create(ctx, ws.ID, campaigns.Input{
+		Name:     ptr(fmt.Sprintf("Check job offers (demo %s)", time.Now().Format("2006-01-02 15:04:05"))),
+		Contents: ptr(demoContents), ChannelOrder: ptr([]string{"sandbox"}),
+		Audience: &campaigns.Audience{Tags: []string{"demo"}},
+	}, cliActor())
+	if err != nil {
+		return err
+	}
+	if _, err := a.campaigns.Schedule(ctx, ws.ID, camp.ID, cliActor()); err != nil {
+		return err
+	}
+	say("campaign %d scheduled to send now over the sandbox channel", camp.ID)
+
+	sum := &demoSummary{Workspace: ws.Name, WorkspaceID: ws.ID, CampaignID: camp.ID, AdminToken: token,
+		Database: db.Describe(e.url), ByLanguage: map[string]*languageSummary{}}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var flowErr error
+	err = runServicesWith(runCtx, e, a, true, func(addr string) {
+		go func() {
+			sum.URL = "http://" + addr
+			flowErr = demoFinish(runCtx, c, a, ws, camp.ID, *n, start, sum, say)
+			if flowErr == nil && *asJSON {
+				_ = json.NewEncoder(c.stdout).Encode(sum)
+			}
+			if flowErr != nil || *once {
+				stop()
+				return
+			}
+			say("serving on %s; try:\n  curl -H 'Authorization: Bearer %s' %s/api/v1/campaigns/%d/stats\npress Ctrl-C to stop", sum.URL, token, sum.URL, camp.ID)
+		}()
 	})
+	return errors.Join(flowErr, err)
 }
 
-func finishDemo(c cmdIO, sum demoSummary, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(c.stdout).Encode(sum)
+func ptr[T any](v T) *T { return &v }
+
+// demoSetup finds or creates the demo workspace and gives it a hotline number and a Dari
+// fallback chain.
+func demoSetup(ctx context.Context, a *app, say func(string, ...any)) (workspaces.Workspace, error) {
+	ws, err := a.workspaces.GetByName(ctx, demoWorkspace)
+	if errors.Is(err, db.ErrNotFound) {
+		if ws, err = a.workspaces.Create(ctx, demoWorkspace, "KE"); err != nil {
+			return ws, err
+		}
+		say("workspace: created %q (id %d)", ws.Name, ws.ID)
+	} else if err != nil {
+		return ws, err
+	} else {
+		say("workspace: reusing %q (id %d)", ws.Name, ws.ID)
 	}
-	fmt.Fprintf(c.stdout, "done in %d ms\n", sum.DurationMS)
+	st := workspaces.SettingsOf(ws)
+	st.HotlineNumber = "+254 800 221 221"
+	st.DefaultLanguage = "en"
+	st.LanguageFallbacks = map[string][]string{"fa-AF": {"fa", "en"}}
+	return a.workspaces.UpdateSettings(ctx, ws.ID, st, cliActor())
+}
+
+// demoAddress is the sandbox address of the i-th demo contact.
+func demoAddress(i int) string { return fmt.Sprintf("+2547%08d", i+1) }
+
+// demoContacts makes sure the first n demo contacts exist with an opt-in on the sandbox; a later
+// run updates the same people instead of adding new ones.
+func demoContacts(ctx context.Context, a *app, ws workspaces.Workspace, n int) error {
+	yes := true
+	const chunk = 50_000
+	for from := 0; from < n; from += chunk {
+		rows := make([]contacts.Row, 0, min(chunk, n-from))
+		for i := from; i < min(from+chunk, n); i++ {
+			p := demoPeople[i%len(demoPeople)]
+			rows = append(rows, contacts.Row{Line: i + 1, Name: fmt.Sprintf("%s %d", p.name, i+1), Language: p.language,
+				Country: p.country, TimeZone: p.tz, Tags: []string{"demo"}, Sandbox: demoAddress(i), Consent: &yes})
+		}
+		if _, err := a.contacts.ImportRows(ctx, ws, rows, contacts.ImportOptions{ConsentSource: "waymark demo", Actor: cliActor()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoFinish waits for the campaign to be delivered, simulates two replies and fills in the
+// summary.
+func demoFinish(ctx context.Context, c cmdIO, a *app, ws workspaces.Workspace, campaignID int64, n int, start time.Time,
+	sum *demoSummary, say func(string, ...any)) error {
+	deadline := time.Now().Add(2*time.Minute + time.Duration(n)*time.Millisecond)
+	for {
+		st, err := a.campaigns.Stats(ctx, ws.ID, campaignID)
+		if err != nil {
+			return err
+		}
+		if st.State == campaigns.StateCompleted && st.ByStatus["sent"] == 0 && st.Queued == 0 {
+			sum.Recipients, sum.Delivered, sum.Failed = st.Recipients, st.Delivered, st.Failed
+			for lang, b := range st.ByLanguage {
+				sum.ByLanguage[lang] = &languageSummary{Recipients: b.Recipients, Delivered: b.Delivered, Failed: b.Failed}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the demo campaign did not finish in time: %d of %d recipients done", st.Sent+st.Failed, st.Recipients)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	// Two people write back; two-way handling of replies comes later, but they are stored.
+	for i, text := range []string{"Thank you, how do I check an agency?", "ሰላም፣ ቁጥሩ ይሰራል?"} {
+		if i >= n {
+			break
+		}
+		if _, _, err := a.inbox.Store(ctx, a.campaigns.Pool(), ws.ID, channels.KindSandbox, "", demoAddress(i*2%n), text); err != nil {
+			return err
+		}
+		sum.Replies++
+	}
+	sum.DurationMS = time.Since(start).Milliseconds()
+	say("delivered %d of %d messages (%d failed) in %d ms; %d replies stored", sum.Delivered, sum.Recipients, sum.Failed, sum.DurationMS, sum.Replies)
+	langs := make([]string, 0, len(sum.ByLanguage))
+	for l := range sum.ByLanguage {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	for _, l := range langs {
+		b := sum.ByLanguage[l]
+		say("  %-6s %d recipients, %d delivered, %d failed", l, b.Recipients, b.Delivered, b.Failed)
+	}
+	list, err := a.outbox.List(ctx, ws.ID, demoAddress(min(1, n-1)), 1)
+	if err == nil && len(list) > 0 {
+		say("sandbox outbox of %s, latest message:\n  %s", demoAddress(min(1, n-1)), list[len(list)-1].Text)
+	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/config"
@@ -90,7 +91,7 @@ func cmdContactsImport(ctx context.Context, c cmdIO, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	country := fs.String("default-country", "", "ISO 3166-1 `CODE` for national numbers of rows without a country (default: the workspace's)")
 	source := fs.String("consent-source", "", "where the consent in the file's consent column was given (`TEXT`; required when the column says yes or no)")
-	if err := parseFlags(fs, c, reorder(args)); err != nil {
+	if err := parseFlags(fs, c, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -165,8 +166,8 @@ func cmdContactsImport(ctx context.Context, c cmdIO, args []string) error {
 }
 
 // reorder moves flags before positional arguments so that `import FILE --json` works as users
-// expect; Go's flag package stops at the first non-flag.
-func reorder(args []string) []string {
+// expect; Go's flag package stops at the first non-flag. fs tells which flags take a value.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -176,7 +177,11 @@ func reorder(args []string) []string {
 			i = len(args)
 		case len(a) > 1 && a[0] == '-':
 			flags = append(flags, a)
-			if !containsEq(a) && takesValue(a) && i+1 < len(args) {
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil && !isBool(f) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -187,20 +192,7 @@ func reorder(args []string) []string {
 	return append(flags, pos...)
 }
 
-func containsEq(s string) bool {
-	for _, r := range s {
-		if r == '=' {
-			return true
-		}
-	}
-	return false
-}
-
-// takesValue lists the flags of the commands that use reorder and need a value.
-func takesValue(flag string) bool {
-	switch flag {
-	case "-workspace", "--workspace", "-default-country", "--default-country", "-consent-source", "--consent-source":
-		return true
-	}
-	return false
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

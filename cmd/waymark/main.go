@@ -22,7 +22,8 @@ Commands:
   serve                          API, webhooks and workers in one process
   worker                         workers only; run more of them to scale out
   migrate                        apply River's and Waymark's database migrations
-  demo [--once] [--json]         set everything up with no configuration and show it working
+  demo [--contacts N] [--once] [--json]
+                                 set everything up with no configuration and show it working
   workspaces create NAME         create a workspace
   workspaces list                list workspaces
   tokens create --role ROLE      issue an API token (printed once) for the workspace

@@ -288,19 +288,28 @@ func TestDemoZeroSetup(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
 		t.Fatalf("last line is not JSON: %q", lines[len(lines)-1])
 	}
-	if sum["workspace"] != "demo" || !strings.HasPrefix(sum["admin_token"].(string), "wmk_") || sum["migrations_applied"].(float64) == 0 {
+	byLang, _ := sum["by_language"].(map[string]any)
+	if sum["workspace"] != "demo" || !strings.HasPrefix(sum["admin_token"].(string), "wmk_") ||
+		sum["recipients"].(float64) != 12 || sum["delivered"].(float64) != 12 || sum["failed"].(float64) != 0 ||
+		sum["duration_ms"].(float64) <= 0 || len(byLang) < 3 {
 		t.Fatalf("summary: %v", sum)
+	}
+	for _, lang := range []string{"en", "ar", "am"} {
+		b, _ := byLang[lang].(map[string]any)
+		if b == nil || b["recipients"].(float64) == 0 || b["delivered"] != b["recipients"] {
+			t.Fatalf("by_language[%s] = %v", lang, b)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "postgres", "PG_VERSION")); err != nil {
 		t.Fatalf("no private cluster in the data dir: %v\n%s", err, r.stderr)
 	}
-	// A second run reuses the cluster and the workspace and has nothing to migrate.
-	r = waymark(t, env, "", "demo", "--once", "--json")
+	// A second run reuses the cluster, the workspace and the contacts, with more of them.
+	r = waymark(t, env, "", "demo", "--once", "--json", "--contacts", "20")
 	lines = strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || r.code != 0 {
 		t.Fatalf("second demo: %+v", r)
 	}
-	if sum["migrations_applied"].(float64) != 0 || sum["workspace_id"].(float64) != 1 {
+	if sum["workspace_id"].(float64) != 1 || sum["recipients"].(float64) != 20 || sum["delivered"].(float64) != 20 {
 		t.Fatalf("second summary: %v", sum)
 	}
 	// The cluster was stopped on exit: no postgres process holds the data dir.

@@ -52,7 +52,13 @@ func runServices(ctx context.Context, e *env, keys *pii.Keyring, withHTTP bool, 
 	if err != nil {
 		return err
 	}
-	client, err := worker.NewClient(e.pool, app.workerDeps(), worker.Options{Logger: e.logger, SendWorkers: e.cfg.SendWorkers})
+	return runServicesWith(ctx, e, app, withHTTP, ready)
+}
+
+// runServicesWith is runServices for an app already wired.
+func runServicesWith(ctx context.Context, e *env, app *app, withHTTP bool, ready func(addr string)) error {
+	client, err := worker.NewClient(e.pool, app.workerDeps(), worker.Options{Logger: e.logger, SendWorkers: e.cfg.SendWorkers,
+		RescueStuckJobsAfter: e.cfg.RescueAfter})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}

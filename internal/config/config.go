@@ -44,6 +44,8 @@ type Config struct {
 	SendWorkers int
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// RescueAfter is when a job left running by a dead process runs again.
+	RescueAfter time.Duration
 }
 
 // Var documents one environment variable.
@@ -134,6 +136,16 @@ func Vars() []Var {
 				c.ShutdownTimeout = d
 				return nil
 			}},
+		{Name: "WAYMARK_RESCUE_AFTER", Default: "10m",
+			Doc: "How long a job stays claimed by a worker process that died (kill -9, power loss) before another process runs it again.",
+			set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < time.Second {
+					return fmt.Errorf("want a duration of at least 1s, such as 10m")
+				}
+				c.RescueAfter = d
+				return nil
+			}},
 	}
 }
 
@@ -157,6 +169,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		LogLevel:        slog.LevelInfo,
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
+		RescueAfter:     10 * time.Minute,
 	}
 	var errs []error
 	for _, v := range Vars() {
