@@ -381,8 +381,30 @@ func (s *Store) Update(ctx context.Context, workspaceID, id int64, in Input, by 
 	if c.State != StateDraft && c.State != StateScheduled && c.State != StatePaused {
 		return Campaign{}, errcode.New(errcode.Conflict, "a %s campaign cannot be changed", c.State)
 	}
+	if c.State == StatePaused {
+		if _, err := q.RunActive(ctx, c.ID); err == nil {
+			// The rest of a run must go out as the first part did.
+			return Campaign{}, errcode.New(errcode.Conflict, "a campaign paused in the middle of a run cannot be changed: resume it, or cancel it and create a new one")
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return Campaign{}, err
+		}
+	}
 	if err := in.apply(&c); err != nil {
 		return Campaign{}, err
+	}
+	if in.Schedule != nil && (c.State == StateScheduled || c.State == StatePaused) {
+		// Move the start: the old start job finds the campaign not yet due and does nothing.
+		next, ok := c.Schedule.Next(time.Now())
+		if !ok {
+			return Campaign{}, errcode.Field("schedule.at", "the scheduled time has passed")
+		}
+		if c.State == StateScheduled {
+			if err := s.scheduleStart(ctx, tx, q, &c, next); err != nil {
+				return Campaign{}, err
+			}
+		} else if err := q.CampaignSetState(ctx, dbq.CampaignSetStateParams{ID: c.ID, State: StatePaused, NextRunAt: &next}); err != nil {
+			return Campaign{}, err
+		}
 	}
 	contents, audience, schedule, quiet, order, count, err := s.params(c)
 	if err != nil {
@@ -422,6 +444,9 @@ func (s *Store) List(ctx context.Context, workspaceID int64, state string, after
 	}
 	var st *string
 	if state != "" {
+		if !slices.Contains([]string{StateDraft, StateScheduled, StateSending, StatePaused, StateCompleted, StateCancelled}, state) {
+			return nil, 0, errcode.Field("state", "unknown state %q: want draft, scheduled, sending, paused, completed or cancelled", state)
+		}
 		st = &state
 	}
 	rows, err := s.q.CampaignList(ctx, dbq.CampaignListParams{WorkspaceID: workspaceID, State: st, AfterID: after, MaxRows: int32(limit + 1)})
@@ -475,6 +500,15 @@ func (s *Store) Schedule(ctx context.Context, workspaceID, id int64, by workspac
 	}
 	if c.State != StateDraft {
 		return Campaign{}, illegal(c, "schedule")
+	}
+	// A text that needs a count or a hotline number the campaign lacks is refused now, not
+	// discovered by the fan-out.
+	opts, err := s.renderOptions(ctx, workspaceID, c)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if _, err := NewRenderer(c.Contents, opts); err != nil {
+		return Campaign{}, err
 	}
 	if c.SegmentCap != nil {
 		p, err := s.Preview(ctx, workspaceID, id)

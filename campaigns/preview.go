@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/waymark-org/waymark/campaigns/internal/dbq"
@@ -129,7 +130,12 @@ func (s *Store) Preview(ctx context.Context, workspaceID, id int64) (Preview, er
 	for _, lp := range langs {
 		p.Languages = append(p.Languages, *lp)
 	}
-	slices.SortFunc(p.Languages, func(a, b LanguagePreview) int { return b.Recipients - a.Recipients })
+	slices.SortFunc(p.Languages, func(a, b LanguagePreview) int {
+		if a.Recipients != b.Recipients {
+			return b.Recipients - a.Recipients
+		}
+		return strings.Compare(a.Language, b.Language)
+	})
 	for _, k := range c.ChannelOrder {
 		cp := chans[k]
 		if cp == nil {

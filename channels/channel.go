@@ -128,7 +128,9 @@ const (
 )
 
 // Rank orders statuses so that a late or repeated callback never moves a delivery back: a "sent"
-// arriving after "delivered" ranks lower and is ignored. Final states rank highest.
+// arriving after "delivered" ranks lower and is ignored. The final outcomes (delivered,
+// undelivered, failed) rank alike, so the first one a provider reports stands; only "read" can
+// follow, since a handset reports it after delivery.
 func (s Status) Rank() int {
 	switch s {
 	case StatusQueued:
@@ -140,11 +142,11 @@ func (s Status) Rank() int {
 	case StatusDelivered:
 		return 40
 	case StatusUndelivered:
-		return 45
+		return 40
 	case StatusRead:
 		return 50
 	case StatusFailed:
-		return 60
+		return 40
 	}
 	return 0
 }
@@ -152,4 +154,33 @@ func (s Status) Rank() int {
 // Final reports whether no further status is expected.
 func (s Status) Final() bool {
 	return s == StatusDelivered || s == StatusRead || s == StatusUndelivered || s == StatusFailed
+}
+
+// Inbound is a message a person sent, as a provider's webhook or poll delivered it, after the
+// provider package checked and parsed it.
+type Inbound struct {
+	Kind Kind
+	// ProviderID identifies the message at the provider (Twilio MessageSid, Telegram update id),
+	// so a retried webhook is stored once.
+	ProviderID string
+	// From is the sender's address: E.164 for SMS, the chat id for Telegram.
+	From string
+	// To is the channel's own address the message was sent to (a number, a bot).
+	To   string
+	Text string
+	// OptOut is the provider's own keyword verdict when it has one: Twilio Advanced Opt-Out's
+	// OptOutType lower-cased ("stop", "start", "help"), else "".
+	OptOut string
+	// StartPayload is the deep-link payload of a Telegram /start (t.me/bot?start=PAYLOAD).
+	StartPayload string
+	// Callback is the data of a pressed inline button (Telegram), else "".
+	Callback string
+}
+
+// StatusUpdate is a provider's delivery receipt for a message it accepted.
+type StatusUpdate struct {
+	ProviderID string
+	Status     Status
+	// ErrorCode is the provider's code for a failure, else "".
+	ErrorCode string
 }
