@@ -84,3 +84,18 @@ func (s *Store) ProviderIDs(ctx context.Context, ids []int64) (map[int64]string,
 	}
 	return out, nil
 }
+
+// ApplyStatusForDelivery is ApplyStatus for a callback that names the delivery it is about, so it
+// also works when it overtakes the commit that records the provider's id.
+func (s *Store) ApplyStatusForDelivery(ctx context.Context, db dbq.DBTX, kind channels.Kind, deliveryID int64, providerID string, status channels.Status, code string) (bool, error) {
+	rank := status.Rank()
+	if rank == 0 || providerID == "" {
+		return false, nil
+	}
+	_, err := dbq.New(db).DeliveryStatusByID(ctx, dbq.DeliveryStatusByIDParams{ID: deliveryID, ChannelKind: string(kind),
+		ProviderID: providerID, Status: string(status), StatusRank: int16(rank), ErrorCode: code, Final: status.Final()})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -832,3 +832,41 @@ func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// ProviderKeyword records, inside tx, an opt-out or opt-in a provider reported for an address
+// (Twilio Advanced Opt-Out's OptOutType): verb is "stop" or "start"; anything else is ignored.
+// A STOP suppresses the address at once, contact or not, so nothing is sent to it again. A START
+// is the person's own keyword relayed by the provider, so it lifts their suppression, but only
+// for a known contact: an unknown sender stays suppressed until two-way handling makes them one.
+func (s *Store) ProviderKeyword(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, verb string, evidence map[string]any) error {
+	if verb != "stop" && verb != "start" {
+		return nil
+	}
+	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	if err != nil {
+		return fieldErr(err)
+	}
+	q := s.q.WithTx(tx)
+	idx := s.index(k, val)
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{idx}})
+	if err != nil {
+		return err
+	}
+	if verb == "stop" {
+		if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: idx, Source: SourceProvider}); err != nil {
+			return err
+		}
+		for _, f := range found {
+			if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: StatusOptOut, Evidence: evidence}, SourceProvider, "consent"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, f := range found {
+		if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: StatusOptIn, Evidence: evidence}, SourceKeyword, "consent"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -276,6 +276,8 @@ var personalData = map[string]string{
 	"sandbox_messages": "",           // deleted by erasure through the address's blind index
 	"inbound_messages": "contact_id", // deleted by erasure (linked, or from one of the addresses)
 	"sandbox_settings": "",
+	"channels":         "", // provider settings and encrypted credentials, no one person's data
+	"telegram_offsets": "",
 	"rate_buckets":     "", // keys name channels and, for per-chat limits, blind indexes; never addresses
 }
 

@@ -111,6 +111,7 @@ func (s *Server) registerAPI() {
 	s.registerContacts()
 	s.registerCampaigns()
 	s.registerSandbox()
+	s.registerChannels()
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {

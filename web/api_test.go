@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/sandbox"
+	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
 	"github.com/waymark-org/waymark/internal/pii"
@@ -77,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys),
 		Campaigns: campaigns.NewStore(pool, keys, ins), Outbox: outbox, Inbox: messages.NewInbox(pool, keys),
-		Senders: senders, Logger: logger,
+		Senders: senders, Logger: logger, Channels: connections.NewStore(pool, keys), PublicURL: "https://waymark.example.org",
 		Ready: func(ctx context.Context) error { return migrations.Check(ctx, pool) }})
 	f := &fixture{keys: keys, pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
 		tokens: map[workspaces.Role]string{}}

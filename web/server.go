@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/messages"
@@ -29,7 +30,15 @@ type Deps struct {
 	Senders campaigns.SenderFor
 	Outbox  *messages.Outbox
 	Inbox   *messages.Inbox
-	Logger  *slog.Logger
+	// Channels are the workspaces' provider channels; PublicURL is where providers reach us.
+	Channels  *connections.Store
+	PublicURL string
+	// RegisterChannel and TestChannel reach the providers, which only the wiring knows.
+	RegisterChannel ChannelHooks
+	TestChannel     ChannelTester
+	// Webhooks parse and authenticate providers' webhook requests.
+	Webhooks Webhooks
+	Logger   *slog.Logger
 	// Ready reports whether the process can serve: database reachable, migrations current.
 	Ready func(ctx context.Context) error
 }
@@ -50,6 +59,7 @@ func New(deps Deps) *Server {
 		s.writeError(w, r, errcode.New(errcode.NotFound, "no API route %s %s", r.Method, r.URL.Path))
 	})
 	s.registerAPI()
+	s.registerHooks()
 	return s
 }
 

@@ -194,3 +194,14 @@ WHERE id = ANY(@ids::bigint[]) AND status = 'sending';
 
 -- name: DeliveryProvider :many
 SELECT id, channel_kind, provider_id FROM deliveries WHERE id = ANY(@ids::bigint[]) AND provider_id IS NOT NULL;
+
+-- name: DeliveryStatusByID :one
+-- A status callback that names our delivery (Twilio's callback URL carries its id) may arrive
+-- before the send's own commit recorded the provider's id: it then records that id too.
+UPDATE deliveries SET status = @status, status_rank = @status_rank,
+       provider_id = coalesce(provider_id, @provider_id::text),
+       error_code = coalesce(nullif(@error_code::text, ''), error_code),
+       final_at = CASE WHEN @final::boolean THEN now() ELSE final_at END, updated_at = now()
+WHERE id = @id AND channel_kind = @channel_kind
+  AND (provider_id IS NULL OR provider_id = @provider_id::text) AND status_rank < @status_rank
+RETURNING id;

@@ -756,6 +756,43 @@ func (q *Queries) DeliverySent(ctx context.Context, arg DeliverySentParams) erro
 	return err
 }
 
+const deliveryStatusByID = `-- name: DeliveryStatusByID :one
+UPDATE deliveries SET status = $1, status_rank = $2,
+       provider_id = coalesce(provider_id, $3::text),
+       error_code = coalesce(nullif($4::text, ''), error_code),
+       final_at = CASE WHEN $5::boolean THEN now() ELSE final_at END, updated_at = now()
+WHERE id = $6 AND channel_kind = $7
+  AND (provider_id IS NULL OR provider_id = $3::text) AND status_rank < $2
+RETURNING id
+`
+
+type DeliveryStatusByIDParams struct {
+	Status      string
+	StatusRank  int16
+	ProviderID  string
+	ErrorCode   string
+	Final       bool
+	ID          int64
+	ChannelKind string
+}
+
+// A status callback that names our delivery (Twilio's callback URL carries its id) may arrive
+// before the send's own commit recorded the provider's id: it then records that id too.
+func (q *Queries) DeliveryStatusByID(ctx context.Context, arg DeliveryStatusByIDParams) (int64, error) {
+	row := q.db.QueryRow(ctx, deliveryStatusByID,
+		arg.Status,
+		arg.StatusRank,
+		arg.ProviderID,
+		arg.ErrorCode,
+		arg.Final,
+		arg.ID,
+		arg.ChannelKind,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const deliveryStatusByProvider = `-- name: DeliveryStatusByProvider :one
 UPDATE deliveries SET status = $1, status_rank = $2,
        error_code = coalesce(nullif($3::text, ''), error_code),

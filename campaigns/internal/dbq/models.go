@@ -66,6 +66,19 @@ type CampaignRun struct {
 	CompletedAt  *time.Time
 }
 
+type Channel struct {
+	ID          int64
+	WorkspaceID int64
+	Kind        string
+	Provider    string
+	Name        string
+	Config      []byte
+	SecretsEnc  []byte
+	WebhookKey  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type ConsentEvent struct {
 	ID          int64
 	WorkspaceID int64
@@ -184,6 +197,12 @@ type Suppression struct {
 	ValueIndex  []byte
 	Source      string
 	CreatedAt   time.Time
+}
+
+type TelegramOffset struct {
+	ChannelID  int64
+	NextOffset int64
+	UpdatedAt  time.Time
 }
 
 type User struct {
