@@ -16,8 +16,8 @@ import (
 // knows the providers, so it fills these in.
 type Webhooks struct {
 	// TwilioValidate checks X-Twilio-Signature against the URL Twilio called (the public URL plus
-	// the request URI) and returns the form.
-	TwilioValidate func(authToken, publicURL string, r *http.Request) (url.Values, bool)
+	// the request target) and returns the form.
+	TwilioValidate func(authToken string, r *http.Request) (url.Values, bool)
 	TwilioInbound  func(form url.Values) (channels.Inbound, error)
 	TwilioStatus   func(form url.Values) (channels.StatusUpdate, error)
 	// TelegramCheck compares X-Telegram-Bot-Api-Secret-Token in constant time.
@@ -61,7 +61,7 @@ func (s *Server) twilioChannel(w http.ResponseWriter, r *http.Request) (connecti
 		hookError(w, http.StatusInternalServerError)
 		return ch, nil, false
 	}
-	form, ok := s.deps.Webhooks.TwilioValidate(sec.AuthToken, s.deps.PublicURL+r.URL.RequestURI(), r)
+	form, ok := s.deps.Webhooks.TwilioValidate(sec.AuthToken, r)
 	if !ok {
 		s.deps.Logger.Warn("twilio webhook refused: bad signature", "channel", ch.ID, "path", r.URL.Path)
 		hookError(w, http.StatusForbidden)

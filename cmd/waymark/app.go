@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/messages"
@@ -16,6 +17,7 @@ type app struct {
 	campaigns  *campaigns.Store
 	outbox     *messages.Outbox
 	inbox      *messages.Inbox
+	conns      *connections.Store
 	channels   *channelSet
 }
 
@@ -30,8 +32,9 @@ func newApp(e *env, keys *pii.Keyring) (*app, error) {
 		campaigns:  campaigns.NewStore(e.pool, keys, ins),
 		outbox:     messages.NewOutbox(e.pool, keys),
 		inbox:      messages.NewInbox(e.pool, keys),
+		conns:      connections.NewStore(e.pool, keys),
 	}
-	a.channels = newChannelSet(e.pool, a.outbox)
+	a.channels = newChannelSet(e.pool, a.outbox, a.conns, e.cfg.PublicURL, e.logger)
 	a.campaigns.Rates = a.channels.rate
 	return a, nil
 }

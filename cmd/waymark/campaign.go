@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/waymark-org/waymark/campaigns"
-	"github.com/waymark-org/waymark/worker"
 )
 
 // stringList is a repeatable flag.
@@ -42,13 +41,11 @@ func campaignEnv(ctx context.Context, c cmdIO, wsName string) (*env, *campaigns.
 	if err != nil {
 		return fail(err)
 	}
-	ins, err := worker.NewInserter(e.pool)
+	a, err := newApp(e, keys)
 	if err != nil {
 		return fail(err)
 	}
-	st := campaigns.NewStore(e.pool, keys, ins)
-	st.Rates = channelRates(e.pool)
-	return e, st, ws.ID, nil
+	return e, a.campaigns, ws.ID, nil
 }
 
 func cmdCampaign(ctx context.Context, c cmdIO, args []string) error {

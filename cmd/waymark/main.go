@@ -32,6 +32,8 @@ Commands:
   contacts import FILE.csv       import contacts; rejected rows go to FILE.rejected.csv
   campaign create|list|show|schedule|pause|resume|cancel|status
                                  author, check and send campaigns (status --follow shows progress)
+  channels add twilio|telegram|list|show|remove|test
+                                 connect Twilio SMS and Telegram bots; test them
   keys generate [--add]          write the key file that encrypts personal data (or add a key)
   keys rotate                    re-encrypt personal data with the newest key
   sms segments [--text TEXT]     count SMS segments of the text on stdin (or --text) as JSON
@@ -124,6 +126,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return cmdTokensRevoke(ctx, c, rest[1:])
 		}
 		return usageErr("usage: waymark tokens create --role ROLE | tokens list | tokens revoke ID")
+	case "channels":
+		return cmdChannels(ctx, c, rest)
 	case "keys":
 		switch sub {
 		case "generate":

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/web"
@@ -104,6 +106,11 @@ func startHTTP(e *env, app *app) (*http.Server, string, <-chan error, error) {
 	handler := web.New(web.Deps{
 		Pool: e.pool, Workspaces: app.workspaces, Contacts: app.contacts, Campaigns: app.campaigns,
 		Senders: app.channels.senderFor, Outbox: app.outbox, Inbox: app.inbox, Logger: e.logger,
+		Channels: app.conns, PublicURL: e.cfg.PublicURL, Webhooks: app.channels.webhooks(),
+		RegisterChannel: func(r *http.Request, ch connections.Channel) error { return app.channels.register(r.Context(), ch) },
+		TestChannel: func(r *http.Request, ch connections.Channel, to, text string) (channels.Result, error) {
+			return app.channels.testSend(r.Context(), ch, to, text)
+		},
 		Ready: func(ctx context.Context) error {
 			if err := e.pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database unreachable: %w", err)
