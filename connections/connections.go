@@ -501,3 +501,12 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// ByID returns a channel by id alone, for processes that serve every workspace (pollers).
+func (s *Store) ByID(ctx context.Context, id int64) (Channel, error) {
+	r, err := s.q.ChannelByID(ctx, id)
+	if err != nil {
+		return Channel{}, notFound(err)
+	}
+	return fromRow(r)
+}

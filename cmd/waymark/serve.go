@@ -67,6 +67,7 @@ func runServicesWith(ctx context.Context, e *env, app *app, withHTTP bool, ready
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	go runPollers(ctx, e, app)
 	stopWorkers := func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout+15*time.Second)
 		defer cancel()

@@ -38,3 +38,6 @@ SELECT next_offset FROM telegram_offsets WHERE channel_id = @channel_id;
 -- name: TelegramOffsetSet :exec
 INSERT INTO telegram_offsets (channel_id, next_offset) VALUES (@channel_id, @next_offset)
 ON CONFLICT (channel_id) DO UPDATE SET next_offset = greatest(telegram_offsets.next_offset, excluded.next_offset), updated_at = now();
+
+-- name: ChannelByID :one
+SELECT * FROM channels WHERE id = @id;

@@ -9,6 +9,28 @@ import (
 	"context"
 )
 
+const channelByID = `-- name: ChannelByID :one
+SELECT id, workspace_id, kind, provider, name, config, secrets_enc, webhook_key, created_at, updated_at FROM channels WHERE id = $1
+`
+
+func (q *Queries) ChannelByID(ctx context.Context, id int64) (Channel, error) {
+	row := q.db.QueryRow(ctx, channelByID, id)
+	var i Channel
+	err := row.Scan(
+		&i.ID,
+		&i.WorkspaceID,
+		&i.Kind,
+		&i.Provider,
+		&i.Name,
+		&i.Config,
+		&i.SecretsEnc,
+		&i.WebhookKey,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const channelByKind = `-- name: ChannelByKind :one
 SELECT id, workspace_id, kind, provider, name, config, secrets_enc, webhook_key, created_at, updated_at FROM channels WHERE workspace_id = $1 AND kind = $2
 `
