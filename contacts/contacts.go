@@ -870,3 +870,78 @@ func (s *Store) ProviderKeyword(ctx context.Context, tx pgx.Tx, ws workspaces.Wo
 	}
 	return nil
 }
+
+// Subscribe records, inside tx, that a person asked for messages on an address themselves (a
+// Telegram /start): the contact is found by the address or made, takes language when one is
+// given, and gets an opt-in with source keyword, which also lifts an earlier opt-out of theirs.
+func (s *Store) Subscribe(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string, evidence map[string]any) (contactID int64, created bool, err error) {
+	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	if err != nil {
+		return 0, false, fieldErr(err)
+	}
+	if language != "" {
+		if language, err = NormalizeLanguage(language); err != nil {
+			return 0, false, fieldErr(err)
+		}
+	}
+	q := s.q.WithTx(tx)
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
+	if err != nil {
+		return 0, false, err
+	}
+	if len(found) > 0 {
+		contactID = found[0].ContactID
+		if language != "" {
+			if err := s.setLanguage(ctx, q, ws.ID, contactID, language); err != nil {
+				return 0, false, err
+			}
+		}
+	} else {
+		row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
+			Tags: []string{}, ChannelOrder: []string{string(k)}})
+		if err != nil {
+			return 0, false, err
+		}
+		contactID, created = row.ID, true
+		if _, err := s.addIdentity(ctx, q, ws, contactID, "", IdentityInput{Kind: string(k), Value: val}, "identity"); err != nil {
+			return 0, false, err
+		}
+	}
+	err = s.recordConsent(ctx, q, ws.ID, contactID, ConsentInput{Channel: string(k), Status: StatusOptIn, Evidence: evidence}, SourceKeyword, "consent")
+	return contactID, created, err
+}
+
+// SetLanguageByAddress changes the language of the contact an address belongs to, inside tx
+// (a language picked from the Telegram menu). It returns the contact, or NotFound.
+func (s *Store) SetLanguageByAddress(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (int64, error) {
+	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	if err != nil {
+		return 0, fieldErr(err)
+	}
+	if language, err = NormalizeLanguage(language); err != nil {
+		return 0, fieldErr(err)
+	}
+	q := s.q.WithTx(tx)
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
+	if err != nil {
+		return 0, err
+	}
+	if len(found) == 0 {
+		return 0, notFound(pgx.ErrNoRows)
+	}
+	return found[0].ContactID, s.setLanguage(ctx, q, ws.ID, found[0].ContactID, language)
+}
+
+func (s *Store) setLanguage(ctx context.Context, q *dbq.Queries, workspaceID, contactID int64, language string) error {
+	row, err := q.ContactGetForUpdate(ctx, dbq.ContactGetForUpdateParams{WorkspaceID: workspaceID, ID: contactID})
+	if err != nil {
+		return notFound(err)
+	}
+	cur, err := s.contactFromRow(row)
+	if err != nil {
+		return err
+	}
+	v := fromRow(row, cur.Name)
+	v.language = language
+	return s.writeValues(ctx, q, workspaceID, contactID, v)
+}

@@ -37,8 +37,11 @@ type InboundMessage struct {
 	From       string        `json:"from"`
 	Text       string        `json:"text"`
 	ContactID  *int64        `json:"contact_id,omitempty"`
-	ReceivedAt time.Time     `json:"received_at"`
-	HandledAt  *time.Time    `json:"handled_at,omitempty"`
+	// Callback is a pressed inline button's data; StartPayload a /start deep link's payload.
+	Callback     string     `json:"callback,omitempty"`
+	StartPayload string     `json:"start_payload,omitempty"`
+	ReceivedAt   time.Time  `json:"received_at"`
+	HandledAt    *time.Time `json:"handled_at,omitempty"`
 }
 
 // Additional data for inbound ciphertexts names the column and the channel kind, so that a
@@ -59,6 +62,13 @@ const SandboxInboundIDPrefix = "sandbox-"
 // the blind index will not match the person's contact identity. It runs on db so that the caller
 // can enqueue the handling job in the same transaction and acknowledge only after the commit.
 func (in *Inbox) Store(ctx context.Context, db DBTX, workspaceID int64, kind channels.Kind, providerID, from, text string) (id int64, duplicate bool, err error) {
+	return in.StoreInbound(ctx, db, workspaceID, channels.Inbound{Kind: kind, ProviderID: providerID, From: from, Text: text})
+}
+
+// StoreInbound is Store for a parsed provider message, keeping a pressed button's data and a
+// /start payload with it.
+func (in *Inbox) StoreInbound(ctx context.Context, db DBTX, workspaceID int64, m channels.Inbound) (id int64, duplicate bool, err error) {
+	kind, providerID, from, text := m.Kind, m.ProviderID, m.From, m.Text
 	switch kind {
 	case channels.KindSMS, channels.KindTelegram, channels.KindSandbox:
 	default:
@@ -87,6 +97,7 @@ func (in *Inbox) Store(ctx context.Context, db DBTX, workspaceID int64, kind cha
 	id, err = q.InboundInsert(ctx, dbq.InboundInsertParams{
 		WorkspaceID: workspaceID, ChannelKind: string(kind), ProviderID: providerID,
 		FromEnc: fromEnc, FromIndex: in.keys.BlindIndex(string(kind), from), TextEnc: textEnc,
+		Callback: m.Callback, StartPayload: m.StartPayload,
 	})
 	if err == nil {
 		return id, false, nil
@@ -116,7 +127,7 @@ func (in *Inbox) Get(ctx context.Context, workspaceID, id int64) (InboundMessage
 	}
 	k := channels.Kind(r.ChannelKind)
 	m := InboundMessage{ID: r.ID, Kind: k, ProviderID: r.ProviderID, ContactID: r.ContactID,
-		ReceivedAt: r.ReceivedAt, HandledAt: r.HandledAt}
+		Callback: r.Callback, StartPayload: r.StartPayload, ReceivedAt: r.ReceivedAt, HandledAt: r.HandledAt}
 	if m.From, err = in.keys.DecryptString(r.FromEnc, aadInboundFrom(k)); err != nil {
 		return InboundMessage{}, fmt.Errorf("decrypt inbound message %d: %w", r.ID, err)
 	}
@@ -124,4 +135,9 @@ func (in *Inbox) Get(ctx context.Context, workspaceID, id int64) (InboundMessage
 		return InboundMessage{}, fmt.Errorf("decrypt inbound message %d: %w", r.ID, err)
 	}
 	return m, nil
+}
+
+// MarkHandled records that a message was handled, and by which contact it came when known.
+func (in *Inbox) MarkHandled(ctx context.Context, db DBTX, workspaceID, id int64, contactID *int64) error {
+	return dbq.New(db).InboundHandled(ctx, dbq.InboundHandledParams{WorkspaceID: workspaceID, ID: id, ContactID: contactID})
 }

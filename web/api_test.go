@@ -78,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys),
 		Campaigns: campaigns.NewStore(pool, keys, ins), Outbox: outbox, Inbox: messages.NewInbox(pool, keys),
-		Senders: senders, Logger: logger, Channels: connections.NewStore(pool, keys), PublicURL: "https://waymark.example.org",
+		Senders: senders, Logger: logger, Jobs: ins, Channels: connections.NewStore(pool, keys), PublicURL: "https://waymark.example.org",
 		Ready: func(ctx context.Context) error { return migrations.Check(ctx, pool) }})
 	f := &fixture{keys: keys, pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
 		tokens: map[workspaces.Role]string{}}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 )
 
@@ -100,9 +101,14 @@ func (s *Server) receive(r *http.Request, ch connections.Channel, in channels.In
 		return err
 	}
 	return pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
-		_, dup, err := s.deps.Inbox.Store(r.Context(), tx, ws.ID, ch.Kind, in.ProviderID, in.From, in.Text)
+		id, dup, err := s.deps.Inbox.StoreInbound(r.Context(), tx, ws.ID, in)
 		if err != nil || dup {
 			return err
+		}
+		if chatbot.NeedsHandling(in) {
+			if _, err := s.deps.Jobs.InsertTx(r.Context(), tx, chatbot.HandleArgs{WorkspaceID: ws.ID, MessageID: id}, nil); err != nil {
+				return err
+			}
 		}
 		if in.OptOut != "" {
 			return s.deps.Contacts.ProviderKeyword(r.Context(), tx, ws, ch.Kind, in.From, in.OptOut,

@@ -38,7 +38,9 @@ type Deps struct {
 	TestChannel     ChannelTester
 	// Webhooks parse and authenticate providers' webhook requests.
 	Webhooks Webhooks
-	Logger   *slog.Logger
+	// Jobs enqueues the handling of stored inbound messages in their transaction.
+	Jobs   campaigns.JobInserter
+	Logger *slog.Logger
 	// Ready reports whether the process can serve: database reachable, migrations current.
 	Ready func(ctx context.Context) error
 }

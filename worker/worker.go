@@ -15,6 +15,7 @@ import (
 
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -29,6 +30,8 @@ type Deps struct {
 	Workspaces *workspaces.Store
 	Campaigns  *campaigns.Store
 	Senders    campaigns.SenderFor
+	// Chatbot handles inbound messages that need an answer now (Telegram /start, buttons).
+	Chatbot *chatbot.Handler
 	// SandboxReceipt decides and records the sandbox's delivery receipts.
 	SandboxReceipt func(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error)
 }
@@ -68,6 +71,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	river.AddWorker(workers, &SendWorker{Campaigns: deps.Campaigns, Senders: deps.Senders, Renderers: renderers})
 	river.AddWorker(workers, &ReceiptWorker{Pool: pool, Campaigns: deps.Campaigns, Receipt: deps.SandboxReceipt})
 	river.AddWorker(workers, &ProgressWorker{Campaigns: deps.Campaigns})
+	river.AddWorker(workers, &InboundWorker{Handler: deps.Chatbot})
 	queues := map[string]river.QueueConfig{
 		QueueDefault:          {MaxWorkers: 5},
 		QueueMaintenance:      {MaxWorkers: 2},

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
 	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/pii"
@@ -19,6 +23,7 @@ type app struct {
 	inbox      *messages.Inbox
 	conns      *connections.Store
 	channels   *channelSet
+	jobs       *river.Client[pgx.Tx]
 }
 
 func newApp(e *env, keys *pii.Keyring) (*app, error) {
@@ -27,6 +32,7 @@ func newApp(e *env, keys *pii.Keyring) (*app, error) {
 		return nil, err
 	}
 	a := &app{
+		jobs:       ins,
 		workspaces: workspaces.NewStore(e.pool),
 		contacts:   contacts.NewStore(e.pool, keys),
 		campaigns:  campaigns.NewStore(e.pool, keys, ins),
@@ -41,5 +47,6 @@ func newApp(e *env, keys *pii.Keyring) (*app, error) {
 
 func (a *app) workerDeps() worker.Deps {
 	return worker.Deps{Workspaces: a.workspaces, Campaigns: a.campaigns, Senders: a.channels.senderFor,
-		SandboxReceipt: a.channels.receipt}
+		SandboxReceipt: a.channels.receipt,
+		Chatbot:        &chatbot.Handler{Pool: a.campaigns.Pool(), Inbox: a.inbox, Contacts: a.contacts, Workspaces: a.workspaces, Reply: a.channels}}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/waymark-org/waymark/channels/sandbox"
 	"github.com/waymark-org/waymark/channels/telegram"
 	"github.com/waymark-org/waymark/channels/twilio"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/internal/ratelimit"
@@ -252,4 +253,33 @@ func (cs *channelSet) webhooks() web.Webhooks {
 		TelegramCheck: telegram.CheckSecret,
 		TelegramParse: telegram.ParseUpdate,
 	}
+}
+
+// Reply sends a chatbot answer on a workspace's channel of a kind.
+func (cs *channelSet) Reply(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string) error {
+	s, _, err := cs.senderFor(ctx, workspaceID, nil, kind)
+	if err != nil {
+		return err
+	}
+	_, err = s.Send(ctx, channels.Message{To: to, Text: text, Segments: channels.CountSegments(text).Segments})
+	return err
+}
+
+// Picker sends a choice of buttons where the channel has them (Telegram), else the text alone.
+func (cs *channelSet) Picker(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string, options [][]chatbot.Option) error {
+	if kind != channels.KindTelegram {
+		return cs.Reply(ctx, workspaceID, kind, to, text)
+	}
+	p, _, err := cs.configured(ctx, workspaceID, kind)
+	if err != nil {
+		return err
+	}
+	rows := make([][]telegram.Button, len(options))
+	for i, row := range options {
+		for _, o := range row {
+			rows[i] = append(rows[i], telegram.Button{Text: o.Text, Data: o.Data})
+		}
+	}
+	_, err = p.tg.SendKeyboard(ctx, to, text, rows)
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/telegram"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 )
 
@@ -42,8 +43,14 @@ func pollOnce(ctx context.Context, a *app, ch connections.Channel, client *teleg
 				// it is what Telegram's own acknowledgement of a webhook would do.
 				continue
 			}
-			if _, _, err := a.inbox.Store(ctx, tx, ch.WorkspaceID, channels.KindTelegram, in.ProviderID, in.From, in.Text); err != nil {
+			id, dup, err := a.inbox.StoreInbound(ctx, tx, ch.WorkspaceID, in)
+			if err != nil {
 				return err
+			}
+			if !dup && chatbot.NeedsHandling(in) {
+				if _, err := a.jobs.InsertTx(ctx, tx, chatbot.HandleArgs{WorkspaceID: ch.WorkspaceID, MessageID: id}, nil); err != nil {
+					return err
+				}
 			}
 			stored++
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 const inboundGet = `-- name: InboundGet :one
-SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at FROM inbound_messages WHERE workspace_id = $1 AND id = $2
+SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload FROM inbound_messages WHERE workspace_id = $1 AND id = $2
 `
 
 type InboundGetParams struct {
@@ -32,6 +32,8 @@ func (q *Queries) InboundGet(ctx context.Context, arg InboundGetParams) (Inbound
 		&i.ContactID,
 		&i.ReceivedAt,
 		&i.HandledAt,
+		&i.Callback,
+		&i.StartPayload,
 	)
 	return i, err
 }
@@ -54,20 +56,38 @@ func (q *Queries) InboundGetIDByProviderID(ctx context.Context, arg InboundGetID
 	return id, err
 }
 
+const inboundHandled = `-- name: InboundHandled :exec
+UPDATE inbound_messages SET handled_at = now(), contact_id = coalesce($1, contact_id)
+WHERE workspace_id = $2 AND id = $3
+`
+
+type InboundHandledParams struct {
+	ContactID   *int64
+	WorkspaceID int64
+	ID          int64
+}
+
+func (q *Queries) InboundHandled(ctx context.Context, arg InboundHandledParams) error {
+	_, err := q.db.Exec(ctx, inboundHandled, arg.ContactID, arg.WorkspaceID, arg.ID)
+	return err
+}
+
 const inboundInsert = `-- name: InboundInsert :one
-INSERT INTO inbound_messages (workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO inbound_messages (workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, callback, start_payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (workspace_id, channel_kind, provider_id) DO NOTHING
 RETURNING id
 `
 
 type InboundInsertParams struct {
-	WorkspaceID int64
-	ChannelKind string
-	ProviderID  string
-	FromEnc     []byte
-	FromIndex   []byte
-	TextEnc     []byte
+	WorkspaceID  int64
+	ChannelKind  string
+	ProviderID   string
+	FromEnc      []byte
+	FromIndex    []byte
+	TextEnc      []byte
+	Callback     string
+	StartPayload string
 }
 
 // Returns no row when the provider's id is already stored: a retried webhook stores nothing.
@@ -79,6 +99,8 @@ func (q *Queries) InboundInsert(ctx context.Context, arg InboundInsertParams) (i
 		arg.FromEnc,
 		arg.FromIndex,
 		arg.TextEnc,
+		arg.Callback,
+		arg.StartPayload,
 	)
 	var id int64
 	err := row.Scan(&id)

@@ -1,0 +1,183 @@
+// Package chatbot owns the conversation with people who write in. So far it handles what a
+// Telegram bot must: a /start from a deep link subscribes the chat with the link's language and
+// source campaign, and a language picker of inline buttons sets the person's language. Keywords,
+// menus and answers for every channel come with two-way messaging.
+package chatbot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/riverqueue/river"
+	"golang.org/x/text/language"
+
+	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/locales"
+	"github.com/waymark-org/waymark/messages"
+	"github.com/waymark-org/waymark/workspaces"
+)
+
+// QueueInbound holds the handling of inbound messages, apart from campaign traffic, so replies
+// never wait behind a bulk send.
+const QueueInbound = "inbound"
+
+// HandleArgs asks for one stored inbound message to be handled.
+type HandleArgs struct {
+	WorkspaceID int64 `json:"workspace_id"`
+	MessageID   int64 `json:"message_id"`
+}
+
+// Kind is stored in River; never rename it.
+func (HandleArgs) Kind() string { return "inbound_handle" }
+
+// InsertOpts puts handling on the inbound queue.
+func (HandleArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueInbound} }
+
+// NeedsHandling reports whether a stored message is one this package acts on now: a Telegram
+// /start or a pressed button. Other messages stay stored, unhandled, for two-way messaging.
+func NeedsHandling(in channels.Inbound) bool {
+	return in.Kind == channels.KindTelegram && (in.Callback != "" || isStart(in.Text))
+}
+
+func isStart(text string) bool {
+	cmd, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+	return cmd == "/start" || strings.HasPrefix(cmd, "/start@")
+}
+
+// Option is one button of a picker.
+type Option struct {
+	Text, Data string
+}
+
+// Replier answers a person on the channel they wrote on. Only the wiring knows the providers.
+type Replier interface {
+	Reply(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string) error
+	Picker(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string, options [][]Option) error
+}
+
+// Handler handles stored inbound messages.
+type Handler struct {
+	Pool       *pgxpool.Pool
+	Inbox      *messages.Inbox
+	Contacts   *contacts.Store
+	Workspaces *workspaces.Store
+	Reply      Replier
+}
+
+// ParseDeepLink returns the language and campaign a /start payload names: lang-TAG selects the
+// language (lang-am, lang-fa-AF), cN the source campaign, parts separated by "_" (lang-am_c42).
+// Unknown parts are ignored, so links made for later versions still subscribe.
+func ParseDeepLink(payload string) (lang string, campaignID int64) {
+	for _, part := range strings.Split(payload, "_") {
+		switch {
+		case strings.HasPrefix(part, "lang-"):
+			if t, err := language.Parse(strings.TrimPrefix(part, "lang-")); err == nil {
+				lang = t.String()
+			}
+		case strings.HasPrefix(part, "c"):
+			if n, err := strconv.ParseInt(part[1:], 10, 64); err == nil && n > 0 {
+				campaignID = n
+			}
+		}
+	}
+	return lang, campaignID
+}
+
+// Handle acts on one stored message and marks it handled. Running twice is harmless: a second
+// /start subscribes no one twice (the ledger just repeats the opt-in) and the reply may repeat.
+func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
+	msg, err := h.Inbox.Get(ctx, args.WorkspaceID, args.MessageID)
+	if err != nil {
+		return err
+	}
+	if msg.HandledAt != nil {
+		return nil
+	}
+	ws, err := h.Workspaces.Get(ctx, args.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	var reply func() error
+	var contactID *int64
+	err = pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
+		switch {
+		case isStart(msg.Text):
+			lang, campaign := ParseDeepLink(msg.StartPayload)
+			if lang != "" && locales.Name(lang) == "" {
+				lang = "" // a language we cannot speak: ask
+			}
+			evidence := map[string]any{"via": "telegram /start"}
+			if msg.StartPayload != "" {
+				evidence["start_payload"] = msg.StartPayload
+			}
+			if campaign > 0 {
+				evidence["campaign_id"] = campaign
+			}
+			id, _, err := h.Contacts.Subscribe(ctx, tx, ws, msg.Kind, msg.From, lang, evidence)
+			if err != nil {
+				return err
+			}
+			contactID = &id
+			if lang == "" {
+				reply = func() error { return h.picker(ctx, ws, msg) }
+			} else {
+				reply = func() error {
+					return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.StartConfirmation))
+				}
+			}
+		case strings.HasPrefix(msg.Callback, "lang:"):
+			lang := strings.TrimPrefix(msg.Callback, "lang:")
+			if locales.Name(lang) == "" {
+				return nil // not a button of ours
+			}
+			id, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+			if err != nil {
+				return err
+			}
+			contactID = &id
+			reply = func() error {
+				return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.LanguageChanged))
+			}
+		}
+		return h.Inbox.MarkHandled(ctx, tx, ws.ID, msg.ID, contactID)
+	})
+	if err != nil || reply == nil {
+		return err
+	}
+	// The state change is committed; a failed reply is retried by the job without undoing it.
+	return reply()
+}
+
+// picker offers every shipped language, each named in itself, two to a row.
+func (h *Handler) picker(ctx context.Context, ws workspaces.Workspace, msg messages.InboundMessage) error {
+	var rows [][]Option
+	for _, l := range locales.Languages() {
+		o := Option{Text: locales.Name(l), Data: "lang:" + l}
+		if n := len(rows); n > 0 && len(rows[n-1]) < 2 {
+			rows[n-1] = append(rows[n-1], o)
+		} else {
+			rows = append(rows, []Option{o})
+		}
+	}
+	prompt := text(ws.DefaultLanguage, locales.LanguagePrompt)
+	return h.Reply.Picker(ctx, ws.ID, msg.Kind, msg.From, prompt, rows)
+}
+
+// text renders a system text wholly in lang, or in English when lang is not shipped.
+func text(lang, id string) string {
+	if locales.Name(lang) == "" {
+		lang = "en"
+	}
+	s, err := i18n.NewLocalizer(locales.Bundle(), lang).Localize(&i18n.LocalizeConfig{MessageID: id,
+		TemplateData: map[string]any{"Sender": ""}})
+	if err != nil {
+		return fmt.Sprint(s)
+	}
+	return s
+}
