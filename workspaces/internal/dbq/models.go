@@ -149,16 +149,18 @@ type Delivery struct {
 }
 
 type InboundMessage struct {
-	ID          int64
-	WorkspaceID int64
-	ChannelKind string
-	ProviderID  string
-	FromEnc     []byte
-	FromIndex   []byte
-	TextEnc     []byte
-	ContactID   *int64
-	ReceivedAt  time.Time
-	HandledAt   *time.Time
+	ID           int64
+	WorkspaceID  int64
+	ChannelKind  string
+	ProviderID   string
+	FromEnc      []byte
+	FromIndex    []byte
+	TextEnc      []byte
+	ContactID    *int64
+	ReceivedAt   time.Time
+	HandledAt    *time.Time
+	Callback     string
+	StartPayload string
 }
 
 type RateBucket struct {
