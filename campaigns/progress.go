@@ -55,14 +55,15 @@ func (s *Store) Progress(ctx context.Context) (int, error) {
 	return done, nil
 }
 
-// ApplyStatus moves the delivery a provider calls providerID forward to status; a callback that
+// ApplyStatus moves the delivery of the workspace that a provider calls providerID forward to
+// status (a callback arrives on one workspace's channel and can touch nothing else); a callback that
 // arrives late or twice and ranks lower changes nothing. It reports whether anything changed.
-func (s *Store) ApplyStatus(ctx context.Context, db dbq.DBTX, kind channels.Kind, providerID string, status channels.Status, code string) (bool, error) {
+func (s *Store) ApplyStatus(ctx context.Context, db dbq.DBTX, workspaceID int64, kind channels.Kind, providerID string, status channels.Status, code string) (bool, error) {
 	rank := status.Rank()
 	if rank == 0 {
 		return false, nil
 	}
-	_, err := dbq.New(db).DeliveryStatusByProvider(ctx, dbq.DeliveryStatusByProviderParams{
+	_, err := dbq.New(db).DeliveryStatusByProvider(ctx, dbq.DeliveryStatusByProviderParams{WorkspaceID: workspaceID,
 		ChannelKind: string(kind), ProviderID: &providerID, Status: string(status), StatusRank: int16(rank),
 		ErrorCode: code, Final: status.Final()})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -87,12 +88,12 @@ func (s *Store) ProviderIDs(ctx context.Context, ids []int64) (map[int64]string,
 
 // ApplyStatusForDelivery is ApplyStatus for a callback that names the delivery it is about, so it
 // also works when it overtakes the commit that records the provider's id.
-func (s *Store) ApplyStatusForDelivery(ctx context.Context, db dbq.DBTX, kind channels.Kind, deliveryID int64, providerID string, status channels.Status, code string) (bool, error) {
+func (s *Store) ApplyStatusForDelivery(ctx context.Context, db dbq.DBTX, workspaceID int64, kind channels.Kind, deliveryID int64, providerID string, status channels.Status, code string) (bool, error) {
 	rank := status.Rank()
 	if rank == 0 || providerID == "" {
 		return false, nil
 	}
-	_, err := dbq.New(db).DeliveryStatusByID(ctx, dbq.DeliveryStatusByIDParams{ID: deliveryID, ChannelKind: string(kind),
+	_, err := dbq.New(db).DeliveryStatusByID(ctx, dbq.DeliveryStatusByIDParams{ID: deliveryID, WorkspaceID: workspaceID, ChannelKind: string(kind),
 		ProviderID: providerID, Status: string(status), StatusRank: int16(rank), ErrorCode: code, Final: status.Final()})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil

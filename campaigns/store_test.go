@@ -491,7 +491,7 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 
 	apply := func(deliveryID int64, kind channels.Kind, status channels.Status, code string, want bool, wantStatus string) {
 		t.Helper()
-		changed, err := e.campaigns.ApplyStatus(e.ctx, e.pool, kind, pids[deliveryID], status, code)
+		changed, err := e.campaigns.ApplyStatus(e.ctx, e.pool, e.ws.ID, kind, pids[deliveryID], status, code)
 		if err != nil || changed != want {
 			t.Fatalf("ApplyStatus(%s, %s) = %v, %v; want %v", pids[deliveryID], status, changed, err, want)
 		}
@@ -525,7 +525,7 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 		pid    string
 		status channels.Status
 	}{{"SB999999999", channels.StatusDelivered}, {"", channels.StatusDelivered}, {pids[a], "bogus"}} {
-		changed, err := e.campaigns.ApplyStatus(e.ctx, e.pool, channels.KindSandbox, c.pid, c.status, "")
+		changed, err := e.campaigns.ApplyStatus(e.ctx, e.pool, e.ws.ID, channels.KindSandbox, c.pid, c.status, "")
 		if changed || err != nil {
 			t.Fatalf("ApplyStatus(%q, %q) = %v, %v; want false, nil", c.pid, c.status, changed, err)
 		}

@@ -134,6 +134,21 @@ func fromRow(r dbq.Channel) (Channel, error) {
 	return c, err
 }
 
+func fromRows(rows []dbq.Channel, err error) ([]Channel, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Channel, 0, len(rows))
+	for _, r := range rows {
+		c, err := fromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // validate normalises in against the existing channel (nil when adding) and returns the kind,
 // settings JSON and secrets to store.
 func (in Input) validate(existing *Channel, old []byte) (channels.Kind, []byte, []byte, error) {
@@ -384,36 +399,12 @@ func (s *Store) ByWebhookKey(ctx context.Context, provider, key string) (Channel
 
 // List returns a workspace's channels.
 func (s *Store) List(ctx context.Context, workspaceID int64) ([]Channel, error) {
-	rows, err := s.q.ChannelList(ctx, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Channel, 0, len(rows))
-	for _, r := range rows {
-		c, err := fromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return fromRows(s.q.ChannelList(ctx, workspaceID))
 }
 
 // Polling returns every Telegram channel in polling mode, of every workspace.
 func (s *Store) Polling(ctx context.Context) ([]Channel, error) {
-	rows, err := s.q.ChannelsPolling(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Channel, 0, len(rows))
-	for _, r := range rows {
-		c, err := fromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return fromRows(s.q.ChannelsPolling(ctx))
 }
 
 // Remove deletes a channel.

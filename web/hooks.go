@@ -134,7 +134,7 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	var changed bool
 	if d, err := strconv.ParseInt(r.URL.Query().Get("d"), 10, 64); err == nil && d > 0 {
-		changed, err = s.deps.Campaigns.ApplyStatusForDelivery(r.Context(), s.deps.Pool, ch.Kind, d, up.ProviderID, up.Status, up.ErrorCode)
+		changed, err = s.deps.Campaigns.ApplyStatusForDelivery(r.Context(), s.deps.Pool, ch.WorkspaceID, ch.Kind, d, up.ProviderID, up.Status, up.ErrorCode)
 		if err != nil {
 			s.deps.Logger.Error("twilio status: apply", "channel", ch.ID, "err", err)
 			hookError(w, http.StatusInternalServerError)
@@ -142,7 +142,7 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !changed {
-		if _, err := s.deps.Campaigns.ApplyStatus(r.Context(), s.deps.Pool, ch.Kind, up.ProviderID, up.Status, up.ErrorCode); err != nil {
+		if _, err := s.deps.Campaigns.ApplyStatus(r.Context(), s.deps.Pool, ch.WorkspaceID, ch.Kind, up.ProviderID, up.Status, up.ErrorCode); err != nil {
 			s.deps.Logger.Error("twilio status: apply", "channel", ch.ID, "err", err)
 			hookError(w, http.StatusInternalServerError)
 			return

@@ -124,7 +124,7 @@ func (w *ReceiptWorker) Work(ctx context.Context, job *river.Job[campaigns.Recei
 			if err != nil {
 				return err
 			}
-			if _, err := w.Campaigns.ApplyStatus(ctx, tx, channels.KindSandbox, pid, status, ""); err != nil {
+			if _, err := w.Campaigns.ApplyStatus(ctx, tx, job.Args.WorkspaceID, channels.KindSandbox, pid, status, ""); err != nil {
 				return err
 			}
 		}

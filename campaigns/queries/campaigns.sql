@@ -144,9 +144,14 @@ UPDATE deliveries SET status = 'sending', status_rank = 20, attempts = attempts 
 WHERE id = ANY(@ids::bigint[]);
 
 -- name: DeliverySent :exec
-UPDATE deliveries SET status = 'sent', status_rank = 30, provider_id = @provider_id, segments = @segments,
-       sent_at = now(), updated_at = now()
-WHERE id = @id AND status_rank < 30;
+-- A receipt may have overtaken this commit and moved the delivery further: the send's facts
+-- are recorded all the same, only the status does not move back.
+UPDATE deliveries SET
+       status = CASE WHEN status_rank < 30 THEN 'sent' ELSE status END,
+       status_rank = greatest(status_rank, 30),
+       provider_id = coalesce(provider_id, @provider_id), segments = @segments,
+       sent_at = coalesce(sent_at, now()), updated_at = now()
+WHERE id = @id;
 
 -- name: DeliveryRequeue :exec
 -- Back to queued after a throttled or temporary failure; snoozes counts throttles.
@@ -164,7 +169,8 @@ WHERE id = @id AND status_rank < @status_rank;
 UPDATE deliveries SET status = @status, status_rank = @status_rank,
        error_code = coalesce(nullif(@error_code::text, ''), error_code),
        final_at = CASE WHEN @final::boolean THEN now() ELSE final_at END, updated_at = now()
-WHERE channel_kind = @channel_kind AND provider_id = @provider_id AND status_rank < @status_rank
+WHERE workspace_id = @workspace_id AND channel_kind = @channel_kind AND provider_id = @provider_id
+  AND status_rank < @status_rank
 RETURNING id;
 
 -- name: DeliveriesCancelQueued :execrows
@@ -202,6 +208,6 @@ UPDATE deliveries SET status = @status, status_rank = @status_rank,
        provider_id = coalesce(provider_id, @provider_id::text),
        error_code = coalesce(nullif(@error_code::text, ''), error_code),
        final_at = CASE WHEN @final::boolean THEN now() ELSE final_at END, updated_at = now()
-WHERE id = @id AND channel_kind = @channel_kind
+WHERE id = @id AND workspace_id = @workspace_id AND channel_kind = @channel_kind
   AND (provider_id IS NULL OR provider_id = @provider_id::text) AND status_rank < @status_rank
 RETURNING id;

@@ -21,14 +21,11 @@ func cmdWorkspacesCreate(ctx context.Context, c cmdIO, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErr("usage: waymark workspaces create [--default-country CODE] NAME")
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	ws, err := workspaces.NewStore(e.pool).Create(ctx, fs.Arg(0), *country)
 	if err != nil {
 		return err
@@ -46,14 +43,11 @@ func cmdWorkspacesList(ctx context.Context, c cmdIO, args []string) error {
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	all, err := workspaces.NewStore(e.pool).List(ctx)
 	if err != nil {
 		return err
@@ -86,14 +80,11 @@ func cmdTokensCreate(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	ws, err := e.workspace(ctx, *wsName)
 	if err != nil {
 		return err
@@ -117,14 +108,11 @@ func cmdTokensList(ctx context.Context, c cmdIO, args []string) error {
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	ws, err := e.workspace(ctx, *wsName)
 	if err != nil {
 		return err
@@ -161,14 +149,11 @@ func cmdTokensRevoke(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil || id <= 0 {
 		return usageErr("token ID must be a positive whole number, as `waymark tokens list` shows")
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	ws, err := e.workspace(ctx, *wsName)
 	if err != nil {
 		return err

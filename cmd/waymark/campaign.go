@@ -25,14 +25,11 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // campaignEnv opens what campaign commands need.
 func campaignEnv(ctx context.Context, c cmdIO, wsName string) (*env, *campaigns.Store, int64, error) {
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	fail := func(err error) (*env, *campaigns.Store, int64, error) { e.close(ctx); return nil, nil, 0, err }
-	if err := e.requireMigrated(ctx); err != nil {
-		return fail(err)
-	}
 	keys, _, err := loadKeys(e.cfg)
 	if err != nil {
 		return fail(err)

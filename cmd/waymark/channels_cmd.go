@@ -126,14 +126,11 @@ func cmdChannels(ctx context.Context, c cmdIO, args []string) error {
 		r := json.RawMessage(b)
 		in.Secrets = &r
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	keys, _, err := loadKeys(e.cfg)
 	if err != nil {
 		return err

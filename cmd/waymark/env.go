@@ -73,6 +73,19 @@ func (e *env) close(ctx context.Context) {
 	}
 }
 
+// openMigrated is openEnv for commands that need the schema in place.
+func openMigrated(ctx context.Context, c cmdIO) (*env, error) {
+	e, err := openEnv(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.requireMigrated(ctx); err != nil {
+		e.close(ctx)
+		return nil, err
+	}
+	return e, nil
+}
+
 // requireMigrated refuses to go on with a database that lacks migrations, saying what to run.
 func (e *env) requireMigrated(ctx context.Context) error {
 	err := migrations.Check(ctx, e.pool)

@@ -62,14 +62,11 @@ func cmdKeysRotate(ctx context.Context, c cmdIO, args []string) error {
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	keys, _, err := loadKeys(e.cfg)
 	if err != nil {
 		return err
@@ -103,14 +100,11 @@ func cmdContactsImport(ctx context.Context, c cmdIO, args []string) error {
 		return usageErr("cannot read %s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	keys, _, err := loadKeys(e.cfg)
 	if err != nil {
 		return err

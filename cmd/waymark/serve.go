@@ -31,14 +31,11 @@ func cmdServe(ctx context.Context, c cmdIO, args []string, withHTTP bool) error 
 	if fs.NArg() > 0 {
 		return usageErr("%s takes no arguments", name)
 	}
-	e, err := openEnv(ctx, c)
+	e, err := openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	if err := e.requireMigrated(ctx); err != nil {
-		return err
-	}
 	keys, source, err := loadKeys(e.cfg)
 	if err != nil {
 		return err

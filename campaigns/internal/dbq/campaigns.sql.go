@@ -740,9 +740,12 @@ func (q *Queries) DeliveryRequeue(ctx context.Context, arg DeliveryRequeueParams
 }
 
 const deliverySent = `-- name: DeliverySent :exec
-UPDATE deliveries SET status = 'sent', status_rank = 30, provider_id = $1, segments = $2,
-       sent_at = now(), updated_at = now()
-WHERE id = $3 AND status_rank < 30
+UPDATE deliveries SET
+       status = CASE WHEN status_rank < 30 THEN 'sent' ELSE status END,
+       status_rank = greatest(status_rank, 30),
+       provider_id = coalesce(provider_id, $1), segments = $2,
+       sent_at = coalesce(sent_at, now()), updated_at = now()
+WHERE id = $3
 `
 
 type DeliverySentParams struct {
@@ -751,6 +754,8 @@ type DeliverySentParams struct {
 	ID         int64
 }
 
+// A receipt may have overtaken this commit and moved the delivery further: the send's facts
+// are recorded all the same, only the status does not move back.
 func (q *Queries) DeliverySent(ctx context.Context, arg DeliverySentParams) error {
 	_, err := q.db.Exec(ctx, deliverySent, arg.ProviderID, arg.Segments, arg.ID)
 	return err
@@ -761,7 +766,7 @@ UPDATE deliveries SET status = $1, status_rank = $2,
        provider_id = coalesce(provider_id, $3::text),
        error_code = coalesce(nullif($4::text, ''), error_code),
        final_at = CASE WHEN $5::boolean THEN now() ELSE final_at END, updated_at = now()
-WHERE id = $6 AND channel_kind = $7
+WHERE id = $6 AND workspace_id = $7 AND channel_kind = $8
   AND (provider_id IS NULL OR provider_id = $3::text) AND status_rank < $2
 RETURNING id
 `
@@ -773,6 +778,7 @@ type DeliveryStatusByIDParams struct {
 	ErrorCode   string
 	Final       bool
 	ID          int64
+	WorkspaceID int64
 	ChannelKind string
 }
 
@@ -786,6 +792,7 @@ func (q *Queries) DeliveryStatusByID(ctx context.Context, arg DeliveryStatusByID
 		arg.ErrorCode,
 		arg.Final,
 		arg.ID,
+		arg.WorkspaceID,
 		arg.ChannelKind,
 	)
 	var id int64
@@ -797,7 +804,8 @@ const deliveryStatusByProvider = `-- name: DeliveryStatusByProvider :one
 UPDATE deliveries SET status = $1, status_rank = $2,
        error_code = coalesce(nullif($3::text, ''), error_code),
        final_at = CASE WHEN $4::boolean THEN now() ELSE final_at END, updated_at = now()
-WHERE channel_kind = $5 AND provider_id = $6 AND status_rank < $2
+WHERE workspace_id = $5 AND channel_kind = $6 AND provider_id = $7
+  AND status_rank < $2
 RETURNING id
 `
 
@@ -806,6 +814,7 @@ type DeliveryStatusByProviderParams struct {
 	StatusRank  int16
 	ErrorCode   string
 	Final       bool
+	WorkspaceID int64
 	ChannelKind string
 	ProviderID  *string
 }
@@ -817,6 +826,7 @@ func (q *Queries) DeliveryStatusByProvider(ctx context.Context, arg DeliveryStat
 		arg.StatusRank,
 		arg.ErrorCode,
 		arg.Final,
+		arg.WorkspaceID,
 		arg.ChannelKind,
 		arg.ProviderID,
 	)
