@@ -270,15 +270,19 @@ var personalData = map[string]string{
 	"waymark_migrations": "",
 	"river_client":       "", "river_client_queue": "", "river_job": "", "river_leader": "",
 	"river_migration": "", "river_queue": "", "river_notification": "",
-	"campaigns":        "", // texts and audiences, no one person's data
-	"campaign_runs":    "",
-	"deliveries":       "contact_id", // kept with contact_id cleared: language, channel and status only
-	"sandbox_messages": "",           // deleted by erasure through the address's blind index
-	"inbound_messages": "contact_id", // deleted by erasure (linked, or from one of the addresses)
-	"sandbox_settings": "",
-	"channels":         "", // provider settings and encrypted credentials, no one person's data
-	"telegram_offsets": "",
-	"rate_buckets":     "", // keys name channels and, for per-chat limits, blind indexes; never addresses
+	"campaigns":         "", // texts and audiences, no one person's data
+	"campaign_runs":     "",
+	"deliveries":        "contact_id", // kept with contact_id cleared: language, channel and status only
+	"sandbox_messages":  "",           // deleted by erasure through the address's blind index
+	"inbound_messages":  "contact_id", // deleted by erasure (linked, or from one of the addresses)
+	"sandbox_settings":  "",
+	"channels":          "", // provider settings and encrypted credentials, no one person's data
+	"telegram_offsets":  "",
+	"chatbot_trees":     "",
+	"keyword_overrides": "",
+	"conversations":     "contact_id", // deleted with the contact
+	"talk_requests":     "contact_id", // deleted with the contact
+	"rate_buckets":      "",           // keys name channels and, for per-chat limits, blind indexes; never addresses
 }
 
 func TestEraseLeavesNoPersonalData(t *testing.T) {

@@ -137,6 +137,9 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 		DefaultLanguage    *string              `json:"default_language"`
 		HotlineNumber      *string              `json:"hotline_number"`
 		LanguageFallbacks  *map[string][]string `json:"language_fallbacks"`
+		SenderName         *string              `json:"sender_name"`
+		RepliesPerHour     *int                 `json:"replies_per_hour"`
+		ConversationTTL    *int                 `json:"conversation_ttl_seconds"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
@@ -156,6 +159,15 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 	}
 	if body.LanguageFallbacks != nil {
 		st.LanguageFallbacks = *body.LanguageFallbacks
+	}
+	if body.SenderName != nil {
+		st.SenderName = *body.SenderName
+	}
+	if body.RepliesPerHour != nil {
+		st.RepliesPerHour = *body.RepliesPerHour
+	}
+	if body.ConversationTTL != nil {
+		st.ConversationTTL = *body.ConversationTTL
 	}
 	ws, err = s.deps.Workspaces.UpdateSettings(r.Context(), p.WorkspaceID, st, p.Actor())
 	if err != nil {

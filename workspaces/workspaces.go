@@ -63,13 +63,20 @@ type Workspace struct {
 	HotlineNumber string `json:"hotline_number"`
 	// LanguageFallbacks are configured chains, e.g. {"fa-AF": ["fa", "en"]}.
 	LanguageFallbacks map[string][]string `json:"language_fallbacks"`
-	CreatedAt         time.Time           `json:"created_at"`
+	// SenderName is the neutral name HELP answers give.
+	SenderName string `json:"sender_name"`
+	// RepliesPerHour caps the replies one sender can trigger.
+	RepliesPerHour int `json:"replies_per_hour"`
+	// ConversationTTLSeconds is how long a person's place in the menus is kept.
+	ConversationTTLSeconds int       `json:"conversation_ttl_seconds"`
+	CreatedAt              time.Time `json:"created_at"`
 }
 
 func fromRow(w dbq.Workspace) Workspace {
 	out := Workspace{ID: w.ID, Name: w.Name, DefaultCountry: w.DefaultCountry,
 		AuditRetentionDays: int(w.AuditRetentionDays), DefaultLanguage: w.DefaultLanguage,
-		HotlineNumber: w.HotlineNumber, LanguageFallbacks: map[string][]string{}, CreatedAt: w.CreatedAt}
+		HotlineNumber: w.HotlineNumber, LanguageFallbacks: map[string][]string{}, SenderName: w.SenderName,
+		RepliesPerHour: int(w.RepliesPerHour), ConversationTTLSeconds: int(w.ConversationTtlSeconds), CreatedAt: w.CreatedAt}
 	_ = json.Unmarshal(w.LanguageFallbacks, &out.LanguageFallbacks)
 	return out
 }
@@ -172,12 +179,16 @@ type Settings struct {
 	DefaultLanguage    string              `json:"default_language"`
 	HotlineNumber      string              `json:"hotline_number"`
 	LanguageFallbacks  map[string][]string `json:"language_fallbacks"`
+	SenderName         string              `json:"sender_name"`
+	RepliesPerHour     int                 `json:"replies_per_hour"`
+	ConversationTTL    int                 `json:"conversation_ttl_seconds"`
 }
 
 // SettingsOf returns a workspace's current settings, to change some and save them.
 func SettingsOf(w Workspace) Settings {
 	return Settings{DefaultCountry: w.DefaultCountry, AuditRetentionDays: w.AuditRetentionDays,
-		DefaultLanguage: w.DefaultLanguage, HotlineNumber: w.HotlineNumber, LanguageFallbacks: w.LanguageFallbacks}
+		DefaultLanguage: w.DefaultLanguage, HotlineNumber: w.HotlineNumber, LanguageFallbacks: w.LanguageFallbacks,
+		SenderName: w.SenderName, RepliesPerHour: w.RepliesPerHour, ConversationTTL: w.ConversationTTLSeconds}
 }
 
 // languageTag checks a BCP-47 tag without depending on the contacts package.
@@ -204,6 +215,22 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	var err error
 	if st.DefaultLanguage, err = languageTag("default_language", st.DefaultLanguage); err != nil {
 		return Workspace{}, err
+	}
+	if st.RepliesPerHour == 0 {
+		st.RepliesPerHour = 6
+	}
+	if st.RepliesPerHour < 1 || st.RepliesPerHour > 1000 {
+		return Workspace{}, errcode.Field("replies_per_hour", "want 1 to 1000")
+	}
+	if st.ConversationTTL == 0 {
+		st.ConversationTTL = 1800
+	}
+	if st.ConversationTTL < 60 || st.ConversationTTL > 604800 {
+		return Workspace{}, errcode.Field("conversation_ttl_seconds", "want 60 to 604800 seconds")
+	}
+	st.SenderName = strings.TrimSpace(st.SenderName)
+	if len(st.SenderName) > 40 {
+		return Workspace{}, errcode.Field("sender_name", "at most 40 characters")
 	}
 	st.HotlineNumber = strings.TrimSpace(st.HotlineNumber)
 	if len(st.HotlineNumber) > 40 {
@@ -235,7 +262,8 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	q := s.q.WithTx(tx)
 	row, err := q.WorkspaceUpdateSettings(ctx, dbq.WorkspaceUpdateSettingsParams{
 		ID: id, DefaultCountry: st.DefaultCountry, AuditRetentionDays: int32(st.AuditRetentionDays),
-		DefaultLanguage: st.DefaultLanguage, HotlineNumber: st.HotlineNumber, LanguageFallbacks: fallbacks})
+		DefaultLanguage: st.DefaultLanguage, HotlineNumber: st.HotlineNumber, LanguageFallbacks: fallbacks,
+		SenderName: st.SenderName, RepliesPerHour: int32(st.RepliesPerHour), ConversationTtlSeconds: int32(st.ConversationTTL)})
 	if err != nil {
 		return Workspace{}, notFound(err, "workspace")
 	}

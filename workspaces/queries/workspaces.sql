@@ -16,7 +16,8 @@ SELECT * FROM workspaces ORDER BY id;
 UPDATE workspaces
 SET default_country = @default_country, audit_retention_days = @audit_retention_days,
     default_language = @default_language, hotline_number = @hotline_number,
-    language_fallbacks = @language_fallbacks
+    language_fallbacks = @language_fallbacks, sender_name = @sender_name,
+    replies_per_hour = @replies_per_hour, conversation_ttl_seconds = @conversation_ttl_seconds
 WHERE id = @id
 RETURNING *;
 

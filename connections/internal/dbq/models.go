@@ -79,6 +79,12 @@ type Channel struct {
 	UpdatedAt   time.Time
 }
 
+type ChatbotTree struct {
+	WorkspaceID int64
+	Tree        []byte
+	UpdatedAt   time.Time
+}
+
 type ConsentEvent struct {
 	ID          int64
 	WorkspaceID int64
@@ -125,6 +131,13 @@ type ContactIdentity struct {
 	CreatedAt   time.Time
 }
 
+type Conversation struct {
+	WorkspaceID int64
+	ContactID   int64
+	Node        string
+	ExpiresAt   time.Time
+}
+
 type Delivery struct {
 	ID            int64
 	WorkspaceID   int64
@@ -161,6 +174,14 @@ type InboundMessage struct {
 	HandledAt    *time.Time
 	Callback     string
 	StartPayload string
+}
+
+type KeywordOverride struct {
+	WorkspaceID int64
+	Intent      string
+	Word        string
+	Action      string
+	CreatedAt   time.Time
 }
 
 type RateBucket struct {
@@ -201,6 +222,15 @@ type Suppression struct {
 	CreatedAt   time.Time
 }
 
+type TalkRequest struct {
+	ID          int64
+	WorkspaceID int64
+	ContactID   *int64
+	ChannelKind string
+	MessageID   *int64
+	CreatedAt   time.Time
+}
+
 type TelegramOffset struct {
 	ChannelID  int64
 	NextOffset int64
@@ -216,12 +246,15 @@ type User struct {
 }
 
 type Workspace struct {
-	ID                 int64
-	Name               string
-	DefaultCountry     string
-	AuditRetentionDays int32
-	CreatedAt          time.Time
-	DefaultLanguage    string
-	HotlineNumber      string
-	LanguageFallbacks  []byte
+	ID                     int64
+	Name                   string
+	DefaultCountry         string
+	AuditRetentionDays     int32
+	CreatedAt              time.Time
+	DefaultLanguage        string
+	HotlineNumber          string
+	LanguageFallbacks      []byte
+	SenderName             string
+	RepliesPerHour         int32
+	ConversationTtlSeconds int32
 }

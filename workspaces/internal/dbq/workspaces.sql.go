@@ -359,7 +359,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (User, e
 const workspaceCreate = `-- name: WorkspaceCreate :one
 INSERT INTO workspaces (name, default_country)
 VALUES ($1, $2)
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds
 `
 
 type WorkspaceCreateParams struct {
@@ -379,12 +379,15 @@ func (q *Queries) WorkspaceCreate(ctx context.Context, arg WorkspaceCreateParams
 		&i.DefaultLanguage,
 		&i.HotlineNumber,
 		&i.LanguageFallbacks,
+		&i.SenderName,
+		&i.RepliesPerHour,
+		&i.ConversationTtlSeconds,
 	)
 	return i, err
 }
 
 const workspaceGetByID = `-- name: WorkspaceGetByID :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces WHERE id = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces WHERE id = $1
 `
 
 func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, error) {
@@ -399,12 +402,15 @@ func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, er
 		&i.DefaultLanguage,
 		&i.HotlineNumber,
 		&i.LanguageFallbacks,
+		&i.SenderName,
+		&i.RepliesPerHour,
+		&i.ConversationTtlSeconds,
 	)
 	return i, err
 }
 
 const workspaceGetByName = `-- name: WorkspaceGetByName :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces WHERE name = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces WHERE name = $1
 `
 
 func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspace, error) {
@@ -419,12 +425,15 @@ func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspac
 		&i.DefaultLanguage,
 		&i.HotlineNumber,
 		&i.LanguageFallbacks,
+		&i.SenderName,
+		&i.RepliesPerHour,
+		&i.ConversationTtlSeconds,
 	)
 	return i, err
 }
 
 const workspaceList = `-- name: WorkspaceList :many
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks FROM workspaces ORDER BY id
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces ORDER BY id
 `
 
 func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
@@ -445,6 +454,9 @@ func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
 			&i.DefaultLanguage,
 			&i.HotlineNumber,
 			&i.LanguageFallbacks,
+			&i.SenderName,
+			&i.RepliesPerHour,
+			&i.ConversationTtlSeconds,
 		); err != nil {
 			return nil, err
 		}
@@ -460,18 +472,22 @@ const workspaceUpdateSettings = `-- name: WorkspaceUpdateSettings :one
 UPDATE workspaces
 SET default_country = $1, audit_retention_days = $2,
     default_language = $3, hotline_number = $4,
-    language_fallbacks = $5
-WHERE id = $6
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks
+    language_fallbacks = $5, sender_name = $6,
+    replies_per_hour = $7, conversation_ttl_seconds = $8
+WHERE id = $9
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds
 `
 
 type WorkspaceUpdateSettingsParams struct {
-	DefaultCountry     string
-	AuditRetentionDays int32
-	DefaultLanguage    string
-	HotlineNumber      string
-	LanguageFallbacks  []byte
-	ID                 int64
+	DefaultCountry         string
+	AuditRetentionDays     int32
+	DefaultLanguage        string
+	HotlineNumber          string
+	LanguageFallbacks      []byte
+	SenderName             string
+	RepliesPerHour         int32
+	ConversationTtlSeconds int32
+	ID                     int64
 }
 
 func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpdateSettingsParams) (Workspace, error) {
@@ -481,6 +497,9 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		arg.DefaultLanguage,
 		arg.HotlineNumber,
 		arg.LanguageFallbacks,
+		arg.SenderName,
+		arg.RepliesPerHour,
+		arg.ConversationTtlSeconds,
 		arg.ID,
 	)
 	var i Workspace
@@ -493,6 +512,9 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		&i.DefaultLanguage,
 		&i.HotlineNumber,
 		&i.LanguageFallbacks,
+		&i.SenderName,
+		&i.RepliesPerHour,
+		&i.ConversationTtlSeconds,
 	)
 	return i, err
 }
