@@ -1,12 +1,15 @@
-// Package chatbot owns the conversation with people who write in. So far it handles what a
-// Telegram bot must: a /start from a deep link subscribes the chat with the link's language and
-// source campaign, and a language picker of inline buttons sets the person's language. Keywords,
-// menus and answers for every channel come with two-way messaging.
+// Package chatbot owns the conversation with people who write in, on every channel: STOP, START,
+// HELP, LANGUAGE and TALK keywords in every shipped language, a workspace's tree of menus and
+// answers, a Telegram /start from a deep link that subscribes the chat with the link's language
+// and source campaign, and language pickers. Unknown senders become contacts without consent;
+// replies per sender are capped.
 package chatbot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -18,6 +21,7 @@ import (
 
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/locales"
 	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
@@ -39,10 +43,10 @@ func (HandleArgs) Kind() string { return "inbound_handle" }
 // InsertOpts puts handling on the inbound queue.
 func (HandleArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueInbound} }
 
-// NeedsHandling reports whether a stored message is one this package acts on now: a Telegram
-// /start or a pressed button. Other messages stay stored, unhandled, for two-way messaging.
+// NeedsHandling reports whether a stored message is handled by a job: every message a person
+// sends is, so that a STOP on any channel takes effect and nobody meets silence.
 func NeedsHandling(in channels.Inbound) bool {
-	return in.Kind == channels.KindTelegram && (in.Callback != "" || isStart(in.Text))
+	return in.From != "" && (in.Text != "" || in.Callback != "")
 }
 
 func isStart(text string) bool {
@@ -67,7 +71,13 @@ type Handler struct {
 	Inbox      *messages.Inbox
 	Contacts   *contacts.Store
 	Workspaces *workspaces.Store
+	Store      *Store
+	Keys       *pii.Keyring
 	Reply      Replier
+	Logger     *slog.Logger
+	// ProviderConfirmsStop says the channel answers STOP itself (Twilio's default opt-out
+	// handling), so Waymark records the opt-out without confirming it a second time.
+	ProviderConfirmsStop func(ctx context.Context, workspaceID int64, kind channels.Kind) bool
 }
 
 // ParseDeepLink returns the language and campaign a /start payload names: lang-TAG selects the
@@ -131,6 +141,8 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 					return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.StartConfirmation))
 				}
 			}
+		case msg.Kind != channels.KindTelegram || (msg.Callback == "" && !isStart(msg.Text)):
+			return errConverse
 		case strings.HasPrefix(msg.Callback, "lang:"):
 			lang := strings.TrimPrefix(msg.Callback, "lang:")
 			if locales.Name(lang) == "" {
@@ -147,6 +159,9 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 		}
 		return h.Inbox.MarkHandled(ctx, tx, ws.ID, msg.ID, contactID)
 	})
+	if errors.Is(err, errConverse) {
+		return h.converse(ctx, ws, msg)
+	}
 	if err != nil || reply == nil {
 		return err
 	}
@@ -154,8 +169,20 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 	return reply()
 }
 
-// picker offers every shipped language, each named in itself, two to a row.
+// errConverse routes a message that is not a Telegram /start or button to the conversation.
+var errConverse = errors.New("converse")
+
+// picker offers every shipped language, each named in itself: buttons, two to a row, on
+// Telegram; a numbered list elsewhere, answered by number.
 func (h *Handler) picker(ctx context.Context, ws workspaces.Workspace, msg messages.InboundMessage) error {
+	if msg.Kind != channels.KindTelegram {
+		var b strings.Builder
+		b.WriteString(text(ws.DefaultLanguage, locales.LanguagePrompt))
+		for i, l := range locales.Languages() {
+			fmt.Fprintf(&b, "\n%d. %s", i+1, locales.Name(l))
+		}
+		return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, b.String())
+	}
 	var rows [][]Option
 	for _, l := range locales.Languages() {
 		o := Option{Text: locales.Name(l), Data: "lang:" + l}

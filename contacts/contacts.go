@@ -945,3 +945,75 @@ func (s *Store) setLanguage(ctx context.Context, q *dbq.Queries, workspaceID, co
 	v.language = language
 	return s.writeValues(ctx, q, workspaceID, contactID, v)
 }
+
+// EnsureContact returns, inside tx, the contact an address belongs to, making one with no
+// consent when the sender is unknown: writing in is not asking for messages. language is the
+// new contact's language until the person picks another; the contact's own language is returned.
+func (s *Store) EnsureContact(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (int64, string, error) {
+	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	if err != nil {
+		return 0, "", fieldErr(err)
+	}
+	q := s.q.WithTx(tx)
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
+	if err != nil {
+		return 0, "", err
+	}
+	if len(found) > 0 {
+		row, err := q.ContactGet(ctx, dbq.ContactGetParams{WorkspaceID: ws.ID, ID: found[0].ContactID})
+		if err != nil {
+			return 0, "", err
+		}
+		return row.ID, row.Language, nil
+	}
+	row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
+		Tags: []string{}, ChannelOrder: []string{string(k)}})
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := s.addIdentity(ctx, q, ws, row.ID, "", IdentityInput{Kind: string(k), Value: val}, "identity"); err != nil {
+		return 0, "", err
+	}
+	return row.ID, language, nil
+}
+
+// KeywordConsent records, inside tx, an opt-in or opt-out the person sent as a keyword (STOP,
+// START in any language). It is the only source that lifts a suppression.
+func (s *Store) KeywordConsent(ctx context.Context, tx pgx.Tx, workspaceID, contactID int64, k Kind, status string, evidence map[string]any) error {
+	return s.recordConsent(ctx, s.q.WithTx(tx), workspaceID, contactID,
+		ConsentInput{Channel: string(k), Status: status, Evidence: evidence}, SourceKeyword, "consent")
+}
+
+// KeywordStop records, inside tx, a STOP the person sent from an address, the moment it is
+// stored: the address is suppressed whether or not it belongs to a contact, and a contact's
+// ledger gets the opt-out, so no message can go out between storing the STOP and handling it.
+func (s *Store) KeywordStop(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address string, evidence map[string]any) error {
+	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	if err != nil {
+		return fieldErr(err)
+	}
+	q := s.q.WithTx(tx)
+	idx := s.index(k, val)
+	if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: idx, Source: SourceKeyword}); err != nil {
+		return err
+	}
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{idx}})
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		// The same STOP is seen when stored and again when handled; a contact already opted out
+		// gets no second row.
+		cur, err := q.ConsentCurrent(ctx, dbq.ConsentCurrentParams{WorkspaceID: ws.ID, ContactID: &f.ContactID})
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(cur, func(c dbq.ConsentCurrentRow) bool { return c.ChannelKind == string(k) && c.Status == StatusOptOut }) {
+			continue
+		}
+		if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: StatusOptOut, Evidence: evidence}, SourceKeyword, "consent"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

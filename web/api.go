@@ -112,6 +112,7 @@ func (s *Server) registerAPI() {
 	s.registerCampaigns()
 	s.registerSandbox()
 	s.registerChannels()
+	s.registerChatbot()
 }
 
 func (s *Server) getWorkspace(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {

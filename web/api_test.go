@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/sandbox"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
@@ -78,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys),
 		Campaigns: campaigns.NewStore(pool, keys, ins), Outbox: outbox, Inbox: messages.NewInbox(pool, keys),
-		Senders: senders, Logger: logger, Jobs: ins, Channels: connections.NewStore(pool, keys), PublicURL: "https://waymark.example.org",
+		Senders: senders, Logger: logger, Jobs: ins, Chatbot: chatbot.NewStore(pool), Channels: connections.NewStore(pool, keys), PublicURL: "https://waymark.example.org",
 		Ready: func(ctx context.Context) error { return migrations.Check(ctx, pool) }})
 	f := &fixture{keys: keys, pool: pool, store: store, srv: srv, http: httptest.NewServer(srv), logs: logs,
 		tokens: map[workspaces.Role]string{}}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/waymark-org/waymark/internal/errcode"
 )
@@ -45,6 +46,16 @@ type errorDetail struct {
 // and the client sees only a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := errcode.As(err)
+	if joined, isJoin := err.(interface{ Unwrap() []error }); ok && isJoin {
+		// Validation that reports every problem at once: show them all, with the first field.
+		var msgs []string
+		for _, one := range joined.Unwrap() {
+			if oe, ok := errcode.As(one); ok {
+				msgs = append(msgs, oe.Error())
+			}
+		}
+		e = &errcode.Error{Code: e.Code, Field: e.Field, Message: strings.Join(msgs, "; ")}
+	}
 	if !ok || e.Code == errcode.Internal {
 		s.deps.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = errcode.New(errcode.Internal, "internal error; the server log has the details")

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waymark-org/waymark/channels"
-	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 )
 
@@ -101,14 +100,9 @@ func (s *Server) receive(r *http.Request, ch connections.Channel, in channels.In
 		return err
 	}
 	return pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
-		id, dup, err := s.deps.Inbox.StoreInbound(r.Context(), tx, ws.ID, in)
+		_, dup, err := s.deps.Chatbot.Receive(r.Context(), tx, s.deps.Inbox, s.deps.Contacts, s.deps.Jobs, ws, in)
 		if err != nil || dup {
 			return err
-		}
-		if chatbot.NeedsHandling(in) {
-			if _, err := s.deps.Jobs.InsertTx(r.Context(), tx, chatbot.HandleArgs{WorkspaceID: ws.ID, MessageID: id}, nil); err != nil {
-				return err
-			}
 		}
 		if in.OptOut != "" {
 			return s.deps.Contacts.ProviderKeyword(r.Context(), tx, ws, ch.Kind, in.From, in.OptOut,

@@ -29,6 +29,7 @@ import (
 	"github.com/waymark-org/waymark/channels/channeltest"
 	"github.com/waymark-org/waymark/channels/telegram"
 	"github.com/waymark-org/waymark/channels/twilio"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
@@ -93,7 +94,7 @@ func newHookFixture(t *testing.T) *hookFixture {
 		return nil, ratelimit.Limit{}, campaigns.ErrNoChannel
 	}
 	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: f.contacts, Campaigns: f.campaigns,
-		Outbox: messages.NewOutbox(pool, keys), Inbox: f.inbox, Senders: senders, Logger: logs.Logger(), Jobs: ins,
+		Outbox: messages.NewOutbox(pool, keys), Inbox: f.inbox, Senders: senders, Logger: logs.Logger(), Jobs: ins, Chatbot: chatbot.NewStore(pool),
 		Channels: conns, PublicURL: hookPublicURL,
 		Webhooks: web.Webhooks{
 			TwilioValidate: func(tok string, r *http.Request) (url.Values, bool) {
@@ -906,8 +907,9 @@ func TestTelegramWebhook(t *testing.T) {
 	if n := f.countInbound(t); n != 2 {
 		t.Fatalf("%d inbound messages in the database, want 2", n)
 	}
-	if jobs := f.handleJobs(t); len(jobs) != 0 {
-		t.Fatalf("plain messages enqueued handling jobs for %v", jobs)
+	// Every stored message gets one handling job (keywords, menus), retries none.
+	if jobs := f.handleJobs(t); len(jobs) != 2 || jobs[0] != got[0].id || jobs[1] != got[1].id {
+		t.Fatalf("handling jobs for %v, want one for each of %d and %d", jobs, got[0].id, got[1].id)
 	}
 	f.checkNoSecrets(t)
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/messages"
@@ -36,7 +38,17 @@ func (s *Server) sandboxInbound(w http.ResponseWriter, r *http.Request, p worksp
 	if len(body.Text) > 4096 {
 		return errcode.Field("text", "at most 4096 bytes")
 	}
-	id, _, err := s.deps.Inbox.Store(r.Context(), s.deps.Pool, p.WorkspaceID, channels.KindSandbox, "", from, body.Text)
+	ws, err := s.deps.Workspaces.Get(r.Context(), p.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	var id int64
+	err = pgx.BeginFunc(r.Context(), s.deps.Pool, func(tx pgx.Tx) error {
+		var err error
+		id, _, err = s.deps.Chatbot.Receive(r.Context(), tx, s.deps.Inbox, s.deps.Contacts, s.deps.Jobs, ws,
+			channels.Inbound{Kind: channels.KindSandbox, From: from, Text: body.Text})
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waymark-org/waymark/campaigns"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
@@ -39,8 +40,10 @@ type Deps struct {
 	// Webhooks parse and authenticate providers' webhook requests.
 	Webhooks Webhooks
 	// Jobs enqueues the handling of stored inbound messages in their transaction.
-	Jobs   campaigns.JobInserter
-	Logger *slog.Logger
+	Jobs campaigns.JobInserter
+	// Chatbot keeps the workspaces' chatbot trees and keyword changes.
+	Chatbot *chatbot.Store
+	Logger  *slog.Logger
 	// Ready reports whether the process can serve: database reachable, migrations current.
 	Ready func(ctx context.Context) error
 }

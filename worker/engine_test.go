@@ -17,10 +17,12 @@ import (
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/sandbox"
+	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/dbtest"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/internal/ratelimit"
+	"github.com/waymark-org/waymark/locales"
 	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/worker"
 	"github.com/waymark-org/waymark/workspaces"
@@ -540,4 +542,38 @@ func TestQuietHoursDelayDelivery(t *testing.T) {
 		t.Fatalf("%d send jobs wait for the end of Kabul's quiet hours, want 1", scheduled)
 	}
 	_ = slices.Contains[[]int]
+}
+
+// TestStoredStopBeatsTheSend stores a STOP (in Amharic) while a campaign's send jobs wait: the
+// STOP takes effect when stored, before its handling job runs, so nothing is sent to that person.
+func TestStoredStopBeatsTheSend(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, 100)
+	e.addPeople(
+		person{"", "am", "", []string{"+251900000601"}, true},
+		person{"", "am", "", []string{"+251900000602"}, true},
+	)
+	c := e.campaign(campaigns.Input{Contents: &campaigns.Contents{"am": {Other: "ሰላም"}}})
+	if _, err := e.campaigns.Schedule(e.ctx, e.ws.ID, c.ID, actor); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(e.ctx, e.pool, func(tx pgx.Tx) error { return e.campaigns.StartRun(e.ctx, tx, c.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	stop := locales.Keywords("am", locales.KeywordsStop)[0]
+	if err := pgx.BeginFunc(e.ctx, e.pool, func(tx pgx.Tx) error {
+		_, _, err := chatbot.NewStore(e.pool).Receive(e.ctx, tx, messages.NewInbox(e.pool, e.keys), e.contacts, nil, e.ws,
+			channels.Inbound{Kind: channels.KindSandbox, From: "+251900000602", Text: stop + "።"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.waitFor("completion", 30*time.Second, func() bool { return e.stats(c.ID).State == campaigns.StateCompleted })
+	if n := len(e.outboxFor("+251900000602")); n != 0 {
+		t.Fatal("a message went out after the person's STOP was stored")
+	}
+	if n := len(e.outboxFor("+251900000601")); n != 1 {
+		t.Fatalf("the other person got %d messages", n)
+	}
 }

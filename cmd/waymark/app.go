@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -24,6 +26,9 @@ type app struct {
 	conns      *connections.Store
 	channels   *channelSet
 	jobs       *river.Client[pgx.Tx]
+	chatbot    *chatbot.Store
+	keys       *pii.Keyring
+	logger     *slog.Logger
 }
 
 func newApp(e *env, keys *pii.Keyring) (*app, error) {
@@ -33,6 +38,9 @@ func newApp(e *env, keys *pii.Keyring) (*app, error) {
 	}
 	a := &app{
 		jobs:       ins,
+		chatbot:    chatbot.NewStore(e.pool),
+		keys:       keys,
+		logger:     e.logger,
 		workspaces: workspaces.NewStore(e.pool),
 		contacts:   contacts.NewStore(e.pool, keys),
 		campaigns:  campaigns.NewStore(e.pool, keys, ins),

@@ -238,3 +238,19 @@ func TestCrashMidCampaign(t *testing.T) {
 
 var _ = bufio.NewScanner
 var _ = filepath.Join
+
+func TestChatbotImportCommand(t *testing.T) {
+	t.Parallel()
+	env, pool := install(t, 0)
+	if r := waymark(t, env, "", "chatbot", "import", "../../chatbot/testdata/tree.yaml"); r.code != 0 || !strings.Contains(r.stdout, "imported a chatbot") {
+		t.Fatalf("import: %+v", r)
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM chatbot_trees").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d trees stored: %v", n, err)
+	}
+	r := waymark(t, env, "", "chatbot", "import", "../../chatbot/testdata/missing_translation.yaml")
+	if r.code != 2 || !strings.Contains(r.stderr, "nodes.") {
+		t.Fatalf("invalid tree: %+v", r)
+	}
+}

@@ -283,3 +283,13 @@ func (cs *channelSet) Picker(ctx context.Context, workspaceID int64, kind channe
 	_, err = p.tg.SendKeyboard(ctx, to, text, rows)
 	return err
 }
+
+// confirmsStop says whether a workspace's channel answers STOP itself: a Twilio number does by
+// default (its standard opt-out handling), so a second confirmation would only cost a message.
+func (cs *channelSet) confirmsStop(ctx context.Context, workspaceID int64, kind channels.Kind) bool {
+	if kind != channels.KindSMS {
+		return false
+	}
+	ch, err := cs.conns.ByKind(ctx, workspaceID, kind)
+	return err == nil && ch.Twilio != nil && ch.Twilio.HandlesStop
+}

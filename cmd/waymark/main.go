@@ -34,9 +34,12 @@ Commands:
                                  author, check and send campaigns (status --follow shows progress)
   channels add twilio|telegram|list|show|remove|test
                                  connect Twilio SMS and Telegram bots; test them
+  chatbot import FILE            load the workspace's menus and answers (YAML or JSON)
   keys generate [--add]          write the key file that encrypts personal data (or add a key)
   keys rotate                    re-encrypt personal data with the newest key
   sms segments [--text TEXT]     count SMS segments of the text on stdin (or --text) as JSON
+  bench [--recipients N] [--json]
+                                 measure fan-out and dispatch against River's own rate
 
 Commands that act on a workspace take --workspace NAME (or WAYMARK_WORKSPACE); with one
 workspace in the install they use it. Configuration comes from WAYMARK_* environment variables:
@@ -143,6 +146,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageErr("usage: waymark contacts import FILE.csv [--json]")
 	case "campaign", "campaigns":
 		return cmdCampaign(ctx, c, rest)
+	case "chatbot":
+		return cmdChatbot(ctx, c, rest)
+	case "bench":
+		return cmdBench(ctx, c, rest)
 	case "sms":
 		if sub == "segments" {
 			return cmdSMSSegments(c, rest[1:])

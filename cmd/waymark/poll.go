@@ -9,7 +9,6 @@ import (
 
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/telegram"
-	"github.com/waymark-org/waymark/chatbot"
 	"github.com/waymark-org/waymark/connections"
 )
 
@@ -32,6 +31,10 @@ func pollOnce(ctx context.Context, a *app, ch connections.Channel, client *teleg
 	if err != nil || len(raws) == 0 {
 		return 0, err
 	}
+	ws, err := a.workspaces.Get(ctx, ch.WorkspaceID)
+	if err != nil {
+		return 0, err
+	}
 	stored := 0
 	err = pgx.BeginFunc(ctx, a.campaigns.Pool(), func(tx pgx.Tx) error {
 		next := offset
@@ -43,14 +46,8 @@ func pollOnce(ctx context.Context, a *app, ch connections.Channel, client *teleg
 				// it is what Telegram's own acknowledgement of a webhook would do.
 				continue
 			}
-			id, dup, err := a.inbox.StoreInbound(ctx, tx, ch.WorkspaceID, in)
-			if err != nil {
+			if _, _, err := a.chatbot.Receive(ctx, tx, a.inbox, a.contacts, a.jobs, ws, in); err != nil {
 				return err
-			}
-			if !dup && chatbot.NeedsHandling(in) {
-				if _, err := a.jobs.InsertTx(ctx, tx, chatbot.HandleArgs{WorkspaceID: ch.WorkspaceID, MessageID: id}, nil); err != nil {
-					return err
-				}
 			}
 			stored++
 		}

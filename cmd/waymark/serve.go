@@ -104,7 +104,7 @@ func startHTTP(e *env, app *app) (*http.Server, string, <-chan error, error) {
 	handler := web.New(web.Deps{
 		Pool: e.pool, Workspaces: app.workspaces, Contacts: app.contacts, Campaigns: app.campaigns,
 		Senders: app.channels.senderFor, Outbox: app.outbox, Inbox: app.inbox, Logger: e.logger,
-		Channels: app.conns, PublicURL: e.cfg.PublicURL, Webhooks: app.channels.webhooks(), Jobs: app.jobs,
+		Channels: app.conns, PublicURL: e.cfg.PublicURL, Webhooks: app.channels.webhooks(), Jobs: app.jobs, Chatbot: app.chatbot,
 		RegisterChannel: func(r *http.Request, ch connections.Channel) error { return app.channels.register(r.Context(), ch) },
 		TestChannel: func(r *http.Request, ch connections.Channel, to, text string) (channels.Result, error) {
 			return app.channels.testSend(r.Context(), ch, to, text)
