@@ -61,11 +61,21 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 	if err != nil {
 		return out, err
 	}
+	// Providers answer in tens to hundreds of milliseconds: a job's messages go out a few at a
+	// time, not one after another.
 	results := make([]sendResult, len(claimed))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, SendConcurrency)
 	for i, m := range claimed {
-		res, err := m.sender.Send(ctx, m.msg)
-		results[i] = sendResult{res: res, err: err}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res, err := m.sender.Send(ctx, m.msg)
+			results[i] = sendResult{res: res, err: err}
+		}()
 	}
+	wg.Wait()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return out, err
@@ -74,6 +84,7 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 	q := s.q.WithTx(tx)
 	var receipts []int64
 	var receiptWS int64
+	var sent dbq.DeliveriesSentParams
 	for i, m := range claimed {
 		r := results[i]
 		if r.err == nil {
@@ -81,9 +92,9 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 			if r.res.Segments > 0 {
 				segs = r.res.Segments
 			}
-			if err := q.DeliverySent(ctx, dbq.DeliverySentParams{ID: m.msg.DeliveryID, ProviderID: &r.res.ProviderID, Segments: ptr32(segs)}); err != nil {
-				return out, err
-			}
+			sent.Ids = append(sent.Ids, m.msg.DeliveryID)
+			sent.ProviderIds = append(sent.ProviderIds, r.res.ProviderID)
+			sent.Segments = append(sent.Segments, int32(segs))
 			out.Sent++
 			if m.sender.Kind() == channels.KindSandbox {
 				receipts = append(receipts, m.msg.DeliveryID)
@@ -128,6 +139,11 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 			out.Failed++
 		}
 	}
+	if len(sent.Ids) > 0 {
+		if err := q.DeliveriesSent(ctx, sent); err != nil {
+			return out, err
+		}
+	}
 	if len(receipts) > 0 {
 		if _, err := s.jobs.InsertTx(ctx, tx, ReceiptArgs{WorkspaceID: receiptWS, DeliveryIDs: receipts},
 			&river.InsertOpts{ScheduledAt: time.Now().Add(ReceiptDelay)}); err != nil {
@@ -143,6 +159,9 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 	return out, tx.Commit(ctx)
 }
 
+// SendConcurrency is how many of a job's messages are with the provider at once.
+const SendConcurrency = 8
+
 // ReceiptDelay is how long after a send the sandbox reports delivery, like a real handset would.
 const ReceiptDelay = 300 * time.Millisecond
 
@@ -157,11 +176,6 @@ type outgoing struct {
 type sendResult struct {
 	res channels.Result
 	err error
-}
-
-func ptr32(n int) *int32 {
-	v := int32(n)
-	return &v
 }
 
 func (s *Store) fail(ctx context.Context, q *dbq.Queries, id int64, status channels.Status, code, reason string) error {

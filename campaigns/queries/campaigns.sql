@@ -143,16 +143,6 @@ FOR UPDATE OF d SKIP LOCKED;
 UPDATE deliveries SET status = 'sending', status_rank = 20, attempts = attempts + 1, updated_at = now()
 WHERE id = ANY(@ids::bigint[]);
 
--- name: DeliverySent :exec
--- A receipt may have overtaken this commit and moved the delivery further: the send's facts
--- are recorded all the same, only the status does not move back.
-UPDATE deliveries SET
-       status = CASE WHEN status_rank < 30 THEN 'sent' ELSE status END,
-       status_rank = greatest(status_rank, 30),
-       provider_id = coalesce(provider_id, @provider_id), segments = @segments,
-       sent_at = coalesce(sent_at, now()), updated_at = now()
-WHERE id = @id;
-
 -- name: DeliveryRequeue :exec
 -- Back to queued after a throttled or temporary failure; snoozes counts throttles.
 UPDATE deliveries SET status = 'queued', status_rank = 10, snoozes = snoozes + @snoozed::int,
@@ -211,3 +201,14 @@ UPDATE deliveries SET status = @status, status_rank = @status_rank,
 WHERE id = @id AND workspace_id = @workspace_id AND channel_kind = @channel_kind
   AND (provider_id IS NULL OR provider_id = @provider_id::text) AND status_rank < @status_rank
 RETURNING id;
+
+-- name: DeliveriesSent :exec
+-- DeliverySent for a whole job's sent messages in one statement.
+UPDATE deliveries d SET
+       status = CASE WHEN d.status_rank < 30 THEN 'sent' ELSE d.status END,
+       status_rank = greatest(d.status_rank, 30),
+       provider_id = coalesce(d.provider_id, x.provider_id), segments = x.segments,
+       sent_at = coalesce(d.sent_at, now()), updated_at = now()
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@provider_ids::text[]) AS provider_id,
+             unnest(@segments::int[]) AS segments) x
+WHERE d.id = x.id;

@@ -588,6 +588,29 @@ func (q *Queries) DeliveriesRequeueSending(ctx context.Context, ids []int64) err
 	return err
 }
 
+const deliveriesSent = `-- name: DeliveriesSent :exec
+UPDATE deliveries d SET
+       status = CASE WHEN d.status_rank < 30 THEN 'sent' ELSE d.status END,
+       status_rank = greatest(d.status_rank, 30),
+       provider_id = coalesce(d.provider_id, x.provider_id), segments = x.segments,
+       sent_at = coalesce(d.sent_at, now()), updated_at = now()
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS provider_id,
+             unnest($3::int[]) AS segments) x
+WHERE d.id = x.id
+`
+
+type DeliveriesSentParams struct {
+	Ids         []int64
+	ProviderIds []string
+	Segments    []int32
+}
+
+// DeliverySent for a whole job's sent messages in one statement.
+func (q *Queries) DeliveriesSent(ctx context.Context, arg DeliveriesSentParams) error {
+	_, err := q.db.Exec(ctx, deliveriesSent, arg.Ids, arg.ProviderIds, arg.Segments)
+	return err
+}
+
 const deliveryFail = `-- name: DeliveryFail :exec
 UPDATE deliveries SET status = $1, status_rank = $2, error_code = nullif($3::text, ''),
        error_reason = nullif($4::text, ''), final_at = now(), updated_at = now()
@@ -736,28 +759,6 @@ func (q *Queries) DeliveryRequeue(ctx context.Context, arg DeliveryRequeueParams
 		arg.ErrorReason,
 		arg.ID,
 	)
-	return err
-}
-
-const deliverySent = `-- name: DeliverySent :exec
-UPDATE deliveries SET
-       status = CASE WHEN status_rank < 30 THEN 'sent' ELSE status END,
-       status_rank = greatest(status_rank, 30),
-       provider_id = coalesce(provider_id, $1), segments = $2,
-       sent_at = coalesce(sent_at, now()), updated_at = now()
-WHERE id = $3
-`
-
-type DeliverySentParams struct {
-	ProviderID *string
-	Segments   *int32
-	ID         int64
-}
-
-// A receipt may have overtaken this commit and moved the delivery further: the send's facts
-// are recorded all the same, only the status does not move back.
-func (q *Queries) DeliverySent(ctx context.Context, arg DeliverySentParams) error {
-	_, err := q.db.Exec(ctx, deliverySent, arg.ProviderID, arg.Segments, arg.ID)
 	return err
 }
 
