@@ -141,7 +141,9 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 					return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.StartConfirmation))
 				}
 			}
-		case msg.Kind != channels.KindTelegram || (msg.Callback == "" && !isStart(msg.Text)):
+		case msg.Kind != channels.KindTelegram || (msg.Callback == "" && !isStart(msg.Text)) ||
+			(msg.Callback != "" && !strings.HasPrefix(msg.Callback, "lang:")):
+			// Text, and menu buttons, go to the conversation.
 			return errConverse
 		case strings.HasPrefix(msg.Callback, "lang:"):
 			lang := strings.TrimPrefix(msg.Callback, "lang:")

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
+	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/chatbot/internal/dbq"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/ratelimit"
@@ -99,12 +100,24 @@ func (h *Handler) converse(ctx context.Context, ws workspaces.Workspace, msg mes
 				say(lang, locales.HelpReply, map[string]any{"Sender": senderName(ws)})
 				return nil
 			}
-			res := tree.Step(node, lang, msg.Text)
+			input := msg.Text
+			if msg.Callback != "" {
+				input = msg.Callback // a pressed menu button names its node
+			}
+			res := tree.Step(node, lang, input)
 			if res.Talk {
 				return h.recordTalk(ctx, tx, ws.ID, id, msg)
 			}
-			text := res.Reply
-			replies = append(replies, func() error { return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text) })
+			if msg.Kind == channels.KindTelegram {
+				// Telegram shows the menu as buttons under the text.
+				text, buttons := res.Text, tree.Buttons(res.Node, lang)
+				replies = append(replies, func() error {
+					return h.Reply.Picker(ctx, ws.ID, msg.Kind, msg.From, text, buttons)
+				})
+			} else {
+				text := res.Reply
+				replies = append(replies, func() error { return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text) })
+			}
 			if err := h.Store.setConversation(ctx, tx, ws.ID, id, res.Node, ws.ConversationTTLSeconds); err != nil {
 				return err
 			}

@@ -199,3 +199,50 @@ func ptr[T any](v T) *T { return &v }
 func localized(lang, id string) string {
 	return chatbot.Localized(lang, id, nil)
 }
+
+func TestTelegramMenusUseButtons(t *testing.T) {
+	t.Parallel()
+	c := newConvo(t, nil)
+	raw, err := os.ReadFile("testdata/tree.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
+		t.Fatal(err)
+	}
+	handle := func(in channels.Inbound) sent {
+		t.Helper()
+		before := len(c.rep.sent)
+		in.Kind, in.From = channels.KindTelegram, "5550077"
+		id, _, err := c.inbox.StoreInbound(c.ctx, c.pool, c.ws.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.h.Handle(c.ctx, chatbot.HandleArgs{WorkspaceID: c.ws.ID, MessageID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.rep.sent) != before+1 {
+			t.Fatalf("%+v got %d replies", in, len(c.rep.sent)-before)
+		}
+		return c.rep.sent[before]
+	}
+	r := handle(channels.Inbound{ProviderID: "u1", Text: "hello"})
+	if len(r.options) == 0 || strings.Contains(r.text, "1. Before you travel") {
+		t.Fatalf("Telegram menu should be buttons, not numbered text: %+v", r)
+	}
+	var travel string
+	for _, row := range r.options {
+		for _, o := range row {
+			if o.Text == "Before you travel" {
+				travel = o.Data
+			}
+		}
+	}
+	if travel == "" {
+		t.Fatalf("no button for the travel menu: %+v", r.options)
+	}
+	r = handle(channels.Inbound{ProviderID: "u2", Callback: travel})
+	if !strings.Contains(r.text, "Before you travel") || len(r.options) == 0 {
+		t.Fatalf("pressing the travel button: %+v", r)
+	}
+}
