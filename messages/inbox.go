@@ -141,3 +141,25 @@ func (in *Inbox) Get(ctx context.Context, workspaceID, id int64) (InboundMessage
 func (in *Inbox) MarkHandled(ctx context.Context, db DBTX, workspaceID, id int64, contactID *int64) error {
 	return dbq.New(db).InboundHandled(ctx, dbq.InboundHandledParams{WorkspaceID: workspaceID, ID: id, ContactID: contactID})
 }
+
+// ListByContact returns the messages a contact sent, oldest first, decrypted; a page of at most
+// limit after the message id after.
+func (in *Inbox) ListByContact(ctx context.Context, workspaceID, contactID, after int64, limit int) ([]InboundMessage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := in.q.InboundListByContact(ctx, dbq.InboundListByContactParams{WorkspaceID: workspaceID, ContactID: &contactID,
+		AfterID: after, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]InboundMessage, 0, len(rows))
+	for _, r := range rows {
+		m, err := in.Get(ctx, workspaceID, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

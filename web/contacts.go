@@ -25,6 +25,7 @@ func (s *Server) registerContacts() {
 	s.api("POST", "/contacts/{id}/identities", authors, s.addIdentity)
 	s.api("GET", "/contacts/{id}/consent", authorsAndOperators, s.consentHistory)
 	s.api("POST", "/contacts/{id}/consent", authorsAndOperators, s.recordConsent)
+	s.api("GET", "/contacts/{id}/messages", authorsAndOperators, s.contactMessages)
 }
 
 // consentSource is how the API records who stated consent: operators relay what the person
@@ -217,6 +218,37 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request, p worksp
 			return err
 		}
 		resp["rejects_csv"] = buf.String()
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// contactMessages lists what a contact wrote, decrypted; the read is audited like a read of
+// their addresses.
+func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Contacts.Get(r.Context(), p.WorkspaceID, id, false, p.Actor()); err != nil {
+		return err
+	}
+	var after int64
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return errcode.Field("cursor", "want the next_cursor of the previous page")
+		}
+	}
+	list, err := s.deps.Inbox.ListByContact(r.Context(), p.WorkspaceID, id, after, 100)
+	if err != nil {
+		return err
+	}
+	if err := (workspaces.Auditor{}).Record(r.Context(), s.deps.Pool, p.WorkspaceID, p.Actor(), "read_messages", "contact", id, nil); err != nil {
+		return err
+	}
+	resp := map[string]any{"messages": list}
+	if len(list) == 100 {
+		resp["next_cursor"] = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

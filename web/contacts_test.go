@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,5 +93,35 @@ func TestContactsImportAPI(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+f.tokens[workspaces.RoleAuthor])
 	if status, body := f.send(t, req); status != 400 || errorCode(body) != "invalid" {
 		t.Fatalf("empty import: %d %v", status, body)
+	}
+}
+
+func TestContactMessagesAreAudited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	author := f.tokens[workspaces.RoleAuthor]
+	status, body := f.do(t, "POST", "/api/v1/contacts", author, `{"identities":[{"kind":"sandbox","value":"+254700000900"}]}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	id := itoa(int64(body["id"].(float64)))
+	// A message written in is linked to its contact when it is handled; link it here directly.
+	if status, _ := f.do(t, "POST", "/api/v1/sandbox/inbound", author, `{"from":"+254700000900","text":"ሰላም"}`); status != http.StatusAccepted {
+		t.Fatalf("inbound: %d", status)
+	}
+	if _, err := f.pool.Exec(context.Background(), "UPDATE inbound_messages SET contact_id = $1", body["id"]); err != nil {
+		t.Fatal(err)
+	}
+	status, body = f.do(t, "GET", "/api/v1/contacts/"+id+"/messages", f.tokens[workspaces.RoleOperator], "")
+	msgs, _ := body["messages"].([]any)
+	if status != 200 || len(msgs) != 1 || msgs[0].(map[string]any)["text"] != "ሰላም" {
+		t.Fatalf("messages: %d %v", status, body)
+	}
+	_, audit := f.do(t, "GET", "/api/v1/audit?record_type=contact&record_id="+id, f.tokens[workspaces.RoleAdmin], "")
+	if e := audit["entries"].([]any); len(e) == 0 || e[0].(map[string]any)["action"] != "read_messages" {
+		t.Fatalf("the read of the messages is not audited: %v", audit)
+	}
+	if status, _ := f.do(t, "GET", "/api/v1/contacts/"+id+"/messages", f.adminB, ""); status != http.StatusNotFound {
+		t.Fatalf("another workspace reads the messages: %d", status)
 	}
 }

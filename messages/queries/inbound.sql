@@ -15,3 +15,8 @@ SELECT * FROM inbound_messages WHERE workspace_id = @workspace_id AND id = @id;
 -- name: InboundHandled :exec
 UPDATE inbound_messages SET handled_at = now(), contact_id = coalesce(sqlc.narg(contact_id), contact_id)
 WHERE workspace_id = @workspace_id AND id = @id;
+
+-- name: InboundListByContact :many
+SELECT * FROM inbound_messages
+WHERE workspace_id = @workspace_id AND contact_id = @contact_id AND id > @after_id
+ORDER BY id LIMIT @max_rows;

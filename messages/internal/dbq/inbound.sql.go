@@ -106,3 +106,54 @@ func (q *Queries) InboundInsert(ctx context.Context, arg InboundInsertParams) (i
 	err := row.Scan(&id)
 	return id, err
 }
+
+const inboundListByContact = `-- name: InboundListByContact :many
+SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload FROM inbound_messages
+WHERE workspace_id = $1 AND contact_id = $2 AND id > $3
+ORDER BY id LIMIT $4
+`
+
+type InboundListByContactParams struct {
+	WorkspaceID int64
+	ContactID   *int64
+	AfterID     int64
+	MaxRows     int32
+}
+
+func (q *Queries) InboundListByContact(ctx context.Context, arg InboundListByContactParams) ([]InboundMessage, error) {
+	rows, err := q.db.Query(ctx, inboundListByContact,
+		arg.WorkspaceID,
+		arg.ContactID,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []InboundMessage
+	for rows.Next() {
+		var i InboundMessage
+		if err := rows.Scan(
+			&i.ID,
+			&i.WorkspaceID,
+			&i.ChannelKind,
+			&i.ProviderID,
+			&i.FromEnc,
+			&i.FromIndex,
+			&i.TextEnc,
+			&i.ContactID,
+			&i.ReceivedAt,
+			&i.HandledAt,
+			&i.Callback,
+			&i.StartPayload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
