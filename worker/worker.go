@@ -73,9 +73,10 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	river.AddWorker(workers, &ProgressWorker{Campaigns: deps.Campaigns})
 	river.AddWorker(workers, &InboundWorker{Handler: deps.Chatbot})
 	queues := map[string]river.QueueConfig{
-		QueueDefault:          {MaxWorkers: 5},
-		QueueMaintenance:      {MaxWorkers: 2},
-		campaigns.QueueFanout: {MaxWorkers: 2},
+		QueueDefault:                               {MaxWorkers: 5},
+		QueueMaintenance:                           {MaxWorkers: 2},
+		campaigns.QueueFanout:                      {MaxWorkers: 2},
+		chatbot.QueueInbound:                       {MaxWorkers: 10},
 		campaigns.SendQueue(channels.KindSandbox):  {MaxWorkers: opts.SendWorkers},
 		campaigns.SendQueue(channels.KindSMS):      {MaxWorkers: opts.SendWorkers},
 		campaigns.SendQueue(channels.KindTelegram): {MaxWorkers: opts.SendWorkers},

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
@@ -51,18 +55,22 @@ type languageSummary struct {
 
 // demoSummary is what the demo reports; with --json it is the last line of output.
 type demoSummary struct {
-	Recipients  int64                       `json:"recipients"`
-	Delivered   int64                       `json:"delivered"`
-	Failed      int64                       `json:"failed"`
-	DurationMS  int64                       `json:"duration_ms"`
-	ByLanguage  map[string]*languageSummary `json:"by_language"`
-	Replies     int                         `json:"replies"`
-	Workspace   string                      `json:"workspace"`
-	WorkspaceID int64                       `json:"workspace_id"`
-	CampaignID  int64                       `json:"campaign_id"`
-	AdminToken  string                      `json:"admin_token"`
-	Database    string                      `json:"database"`
-	URL         string                      `json:"url,omitempty"`
+	Recipients int64                       `json:"recipients"`
+	Delivered  int64                       `json:"delivered"`
+	Failed     int64                       `json:"failed"`
+	DurationMS int64                       `json:"duration_ms"`
+	ByLanguage map[string]*languageSummary `json:"by_language"`
+	Replies    int                         `json:"replies"`
+	// Conversation is the scripted exchange with one person: what they wrote, what came back.
+	Conversation []demoTurn `json:"conversation"`
+	// SkippedAfterStop says a second campaign left out the person who sent STOP.
+	SkippedAfterStop bool   `json:"skipped_after_stop"`
+	Workspace        string `json:"workspace"`
+	WorkspaceID      int64  `json:"workspace_id"`
+	CampaignID       int64  `json:"campaign_id"`
+	AdminToken       string `json:"admin_token"`
+	Database         string `json:"database"`
+	URL              string `json:"url,omitempty"`
 }
 
 func cmdDemo(ctx context.Context, c cmdIO, args []string) error {
@@ -179,7 +187,17 @@ func demoSetup(ctx context.Context, a *app, say func(string, ...any)) (workspace
 	st.HotlineNumber = "+254 800 221 221"
 	st.DefaultLanguage = "en"
 	st.LanguageFallbacks = map[string][]string{"fa-AF": {"fa", "en"}}
-	return a.workspaces.UpdateSettings(ctx, ws.ID, st, cliActor())
+	st.SenderName = "Travel Info"
+	// The demo replays its conversation on every run; a real workspace keeps the default cap.
+	st.RepliesPerHour = 1000
+	ws, err = a.workspaces.UpdateSettings(ctx, ws.ID, st, cliActor())
+	if err != nil {
+		return ws, err
+	}
+	if _, err := a.chatbot.Import(ctx, ws.ID, demoTree, cliActor()); err != nil {
+		return ws, fmt.Errorf("demo chatbot: %w", err)
+	}
+	return ws, nil
 }
 
 // demoAddress is the sandbox address of the i-th demo contact.
@@ -230,15 +248,9 @@ func demoFinish(ctx context.Context, c cmdIO, a *app, ws workspaces.Workspace, c
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	// Two people write back; two-way handling of replies comes later, but they are stored.
-	for i, text := range []string{"Thank you, how do I check an agency?", "ሰላም፣ ቁጥሩ ይሰራል?"} {
-		if i >= n {
-			break
-		}
-		if _, _, err := a.inbox.Store(ctx, a.campaigns.Pool(), ws.ID, channels.KindSandbox, "", demoAddress(i*2%n), text); err != nil {
-			return err
-		}
-		sum.Replies++
+	// A person writes back and talks to the chatbot, then sends STOP; a second campaign skips them.
+	if err := demoConversation(ctx, a, ws, sum, say); err != nil {
+		return err
 	}
 	sum.DurationMS = time.Since(start).Milliseconds()
 	say("delivered %d of %d messages (%d failed) in %d ms; %d replies stored", sum.Delivered, sum.Recipients, sum.Failed, sum.DurationMS, sum.Replies)
@@ -256,4 +268,108 @@ func demoFinish(ctx context.Context, c cmdIO, a *app, ws workspaces.Workspace, c
 		say("sandbox outbox of %s, latest message:\n  %s", demoAddress(min(1, n-1)), list[len(list)-1].Text)
 	}
 	return nil
+}
+
+// demoTree is the demo workspace's chatbot.
+//
+//go:embed demo_tree.yaml
+var demoTree []byte
+
+// demoTurn is one exchange of the demo's conversation.
+type demoTurn struct {
+	In  string `json:"in"`
+	Out string `json:"out"`
+}
+
+// demoConversation plays a conversation through the sandbox exactly as a person's messages
+// arrive: stored, handled by the workers, answered through the outbox. The person is new on
+// every run, because a STOP is permanent until they themselves send START.
+func demoConversation(ctx context.Context, a *app, ws workspaces.Workspace, sum *demoSummary, say func(string, ...any)) error {
+	who := fmt.Sprintf("+2547%08d", 90_000_000+time.Now().UnixMilli()%10_000_000)
+	yes := true
+	if _, err := a.contacts.ImportRows(ctx, ws, []contacts.Row{{Line: 1, Name: "Demo Person", Language: "en", Tags: []string{"demo"},
+		Sandbox: who, Consent: &yes}}, contacts.ImportOptions{ConsentSource: "waymark demo", Actor: cliActor()}); err != nil {
+		return err
+	}
+	say("conversation with %s over the sandbox:", who)
+	for _, text := range []string{"hello", "1", "1", "STOP"} {
+		before, err := a.outbox.List(ctx, ws.ID, who, 1000)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, a.campaigns.Pool(), func(tx pgx.Tx) error {
+			_, _, err := a.chatbot.Receive(ctx, tx, a.inbox, a.contacts, a.jobs, ws, channels.Inbound{Kind: channels.KindSandbox, From: who, Text: text})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		sum.Replies++
+		reply, err := demoAwaitReply(ctx, a, ws, who, len(before))
+		if err != nil {
+			return err
+		}
+		sum.Conversation = append(sum.Conversation, demoTurn{In: text, Out: reply})
+		say("  > %s\n  < %s", text, strings.ReplaceAll(reply, "\n", "\n    "))
+	}
+	follow, err := a.campaigns.Create(ctx, ws.ID, campaigns.Input{Name: ptr("Follow-up (demo)"),
+		Contents:     ptr(campaigns.Contents{"en": {Other: "Reminder: keep copies of your documents."}}),
+		ChannelOrder: ptr([]string{"sandbox"}), Audience: &campaigns.Audience{Tags: []string{"demo"}}}, cliActor())
+	if err != nil {
+		return err
+	}
+	if _, err := a.campaigns.Schedule(ctx, ws.ID, follow.ID, cliActor()); err != nil {
+		return err
+	}
+	for {
+		st, err := a.campaigns.Stats(ctx, ws.ID, follow.ID)
+		if err != nil {
+			return err
+		}
+		if st.State == campaigns.StateCompleted {
+			break
+		}
+		if err := demoSleep(ctx); err != nil {
+			return err
+		}
+	}
+	got, err := a.outbox.List(ctx, ws.ID, who, 1000)
+	if err != nil {
+		return err
+	}
+	sum.SkippedAfterStop = true
+	for _, m := range got {
+		if m.CampaignID != nil && *m.CampaignID == follow.ID {
+			sum.SkippedAfterStop = false
+		}
+	}
+	say("a second campaign went out; the person who sent STOP got nothing: %v", sum.SkippedAfterStop)
+	return nil
+}
+
+// demoAwaitReply waits for the outbox to hold a message beyond the first `had`.
+func demoAwaitReply(ctx context.Context, a *app, ws workspaces.Workspace, who string, had int) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := a.outbox.List(ctx, ws.ID, who, 1000)
+		if err != nil {
+			return "", err
+		}
+		if len(list) > had {
+			return list[len(list)-1].Text, nil
+		}
+		if err := demoSleep(ctx); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no reply to the demo conversation within 30 s")
+}
+
+func demoSleep(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	}
 }

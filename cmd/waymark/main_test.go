@@ -294,6 +294,20 @@ func TestDemoZeroSetup(t *testing.T) {
 		sum["duration_ms"].(float64) <= 0 || len(byLang) < 3 {
 		t.Fatalf("summary: %v", sum)
 	}
+	// The scripted conversation: a reply, a menu choice, an answer, STOP and its confirmation,
+	// and a second campaign that skips the person.
+	conv, _ := sum["conversation"].([]any)
+	if len(conv) != 4 || sum["skipped_after_stop"] != true {
+		t.Fatalf("conversation %v, skipped_after_stop %v", conv, sum["skipped_after_stop"])
+	}
+	outs := make([]string, len(conv))
+	for i, turn := range conv {
+		outs[i] = turn.(map[string]any)["out"].(string)
+	}
+	if !strings.Contains(outs[0], "1. Before you travel") || !strings.Contains(outs[1], "1. Check an agency") ||
+		!strings.Contains(outs[2], "licence number") || !strings.Contains(outs[3], "no more messages") {
+		t.Fatalf("conversation replies %q", outs)
+	}
 	for _, lang := range []string{"en", "ar", "am"} {
 		b, _ := byLang[lang].(map[string]any)
 		if b == nil || b["recipients"].(float64) == 0 || b["delivered"] != b["recipients"] {
