@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -134,8 +135,9 @@ func (h *Handler) converse(ctx context.Context, ws workspaces.Workspace, msg mes
 			}
 			return err
 		}
-		if err := reply(); err != nil {
-			// The state change is committed; the answer is not retried, so it is never sent twice.
+		if err := sendReply(ctx, reply); err != nil {
+			// The state change is committed; a failed answer is not retried by the job, so it is
+			// never sent twice.
 			h.logger().Warn("reply failed", "workspace", ws.ID, "message", msg.ID, "err", err)
 		}
 	}
@@ -213,4 +215,26 @@ func Localized(lang, id string, data map[string]any) string {
 		return fmt.Sprint(s)
 	}
 	return s
+}
+
+// sendReply sends one answer, waiting out a provider's or Waymark's own short throttle (Telegram
+// spaces messages to one chat a second apart) rather than dropping it.
+func sendReply(ctx context.Context, reply func() error) error {
+	var err error
+	for range 4 {
+		if err = reply(); err == nil {
+			return nil
+		}
+		var se *channels.SendError
+		if !errors.As(err, &se) || se.Class != channels.Throttled {
+			return err
+		}
+		wait := min(max(se.RetryAfter, 200*time.Millisecond), 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return err
 }
