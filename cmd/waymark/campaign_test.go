@@ -78,7 +78,7 @@ func createCampaign(t *testing.T, env []string) int64 {
 func startWorker(t *testing.T, env []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(binary, "worker")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WAYMARK_DB_MAX_CONNS=12"}, env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

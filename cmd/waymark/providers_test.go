@@ -252,7 +252,7 @@ type serveProcess struct {
 func startServe(t *testing.T, env []string, addr string) *serveProcess {
 	t.Helper()
 	p := &serveProcess{cmd: exec.Command(binary, "serve"), exited: make(chan error, 1), logged: make(chan struct{})}
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WAYMARK_DB_MAX_CONNS=12"}, env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
