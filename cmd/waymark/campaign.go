@@ -25,22 +25,14 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // campaignEnv opens what campaign commands need.
 func campaignEnv(ctx context.Context, c cmdIO, wsName string) (*env, *campaigns.Store, int64, error) {
-	e, err := openMigrated(ctx, c)
+	e, keys, ws, err := openWorkspace(ctx, c, wsName)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	fail := func(err error) (*env, *campaigns.Store, int64, error) { e.close(ctx); return nil, nil, 0, err }
-	keys, _, err := loadKeys(e.cfg)
-	if err != nil {
-		return fail(err)
-	}
-	ws, err := e.workspace(ctx, wsName)
-	if err != nil {
-		return fail(err)
-	}
 	a, err := newApp(e, keys)
 	if err != nil {
-		return fail(err)
+		e.close(ctx)
+		return nil, nil, 0, err
 	}
 	return e, a.campaigns, ws.ID, nil
 }

@@ -126,19 +126,11 @@ func cmdChannels(ctx context.Context, c cmdIO, args []string) error {
 		r := json.RawMessage(b)
 		in.Secrets = &r
 	}
-	e, err := openMigrated(ctx, c)
+	e, keys, ws, err := openWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	keys, _, err := loadKeys(e.cfg)
-	if err != nil {
-		return err
-	}
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	a, err := newApp(e, keys)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-org/waymark/internal/config"
 	"github.com/waymark-org/waymark/internal/db"
 	"github.com/waymark-org/waymark/internal/pgserver"
+	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/migrations"
 	"github.com/waymark-org/waymark/workspaces"
 )
@@ -84,6 +85,24 @@ func openMigrated(ctx context.Context, c cmdIO) (*env, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// openWorkspace is openMigrated for commands that act on a workspace's personal data: it also
+// loads the encryption keys and resolves the workspace.
+func openWorkspace(ctx context.Context, c cmdIO, name string) (*env, *pii.Keyring, workspaces.Workspace, error) {
+	e, err := openMigrated(ctx, c)
+	if err != nil {
+		return nil, nil, workspaces.Workspace{}, err
+	}
+	keys, _, err := loadKeys(e.cfg)
+	if err == nil {
+		var ws workspaces.Workspace
+		if ws, err = e.workspace(ctx, name); err == nil {
+			return e, keys, ws, nil
+		}
+	}
+	e.close(ctx)
+	return nil, nil, workspaces.Workspace{}, err
 }
 
 // requireMigrated refuses to go on with a database that lacks migrations, saying what to run.

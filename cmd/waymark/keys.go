@@ -100,19 +100,11 @@ func cmdContactsImport(ctx context.Context, c cmdIO, args []string) error {
 		return usageErr("cannot read %s: %v", path, errors.Unwrap(err))
 	}
 	defer f.Close()
-	e, err := openMigrated(ctx, c)
+	e, keys, ws, err := openWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	keys, _, err := loadKeys(e.cfg)
-	if err != nil {
-		return err
-	}
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	rep, err := contacts.NewStore(e.pool, keys).Import(ctx, ws, f, contacts.ImportOptions{
 		DefaultCountry: *country, ConsentSource: *source, Actor: cliActor()})
 	if err != nil {
