@@ -47,8 +47,8 @@ const progressEvery = 100_000
 // wedged worker ends the run with an error instead of hanging it.
 const stallTimeout = 2 * time.Minute
 
-// cleanupTimeout bounds the removal of a run's rows and jobs; a million of each takes a few
-// minutes on a small machine.
+// cleanupTimeout bounds the removal of a run's rows and jobs; a million-recipient run takes about
+// a minute to remove on a small machine, and far longer if something slows the deletes.
 const cleanupTimeout = 30 * time.Minute
 
 // Options for a benchmark run.
@@ -114,9 +114,9 @@ type run struct {
 // deletes the workspace (its contacts, campaign, deliveries and outbox) and every job it created,
 // whether or not a step failed.
 //
-// Run works the campaign queues of the database with its own sandbox wiring, so it refuses to
-// start while jobs of other campaigns wait there; no other worker process should run meanwhile,
-// or it would take some of the bench's jobs and skew the numbers.
+// Run works every Waymark queue of the database with its own sandbox wiring, so it refuses to
+// start while other jobs wait there; no other worker process should run meanwhile, or it would
+// take some of the bench's jobs and skew the numbers.
 func Run(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring, opts Options) (res Result, err error) {
 	if opts.Recipients <= 0 {
 		opts.Recipients = DefaultRecipients

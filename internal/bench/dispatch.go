@@ -15,6 +15,7 @@ import (
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/channels/sandbox"
+	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/internal/ratelimit"
 	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/worker"
@@ -144,3 +145,28 @@ func stopClient(ctx context.Context, client *river.Client[pgx.Tx]) {
 // jobStates are the states of jobs that a started client would still work.
 var jobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStatePending}
+
+// idleKinds are the job kinds whose presence does not stop a run: periodic maintenance, which
+// any worker may have left behind and which the bench's client works correctly, and the bench's
+// own, which cleanup removes.
+var idleKinds = []string{worker.AuditPruneArgs{}.Kind(), campaigns.ProgressArgs{}.Kind(), emptyKind}
+
+// checkQueuesIdle refuses a run while other jobs wait in the database (or are scheduled within
+// the hour). The bench's client works every Waymark queue, and its wiring sends nothing for other
+// workspaces and answers no inbound message, so their jobs would be held up or fail, and the
+// numbers would be skewed.
+func (r *run) checkQueuesIdle(ctx context.Context) error {
+	res, err := r.inserter.JobList(ctx, river.NewJobListParams().States(jobStates...).
+		Where("kind <> ALL(@idle_kinds) AND (state <> 'scheduled' OR scheduled_at < now() + interval '1 hour')",
+			river.NamedArgs{"idle_kinds": idleKinds}).First(1))
+	if err != nil {
+		return err
+	}
+	if len(res.Jobs) > 0 {
+		j := res.Jobs[0]
+		return errcode.New(errcode.Precondition,
+			"jobs are waiting in this database (job %d, %s in queue %s): run the benchmark where no campaign is in progress and no worker is running, since it works those queues itself",
+			j.ID, j.Kind, j.Queue)
+	}
+	return nil
+}
