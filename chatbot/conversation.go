@@ -221,7 +221,7 @@ func Localized(lang, id string, data map[string]any) string {
 // spaces messages to one chat a second apart) rather than dropping it.
 func sendReply(ctx context.Context, reply func() error) error {
 	var err error
-	for range 4 {
+	for range 10 {
 		if err = reply(); err == nil {
 			return nil
 		}

@@ -681,7 +681,7 @@ func TestServeWithTwilioAndTelegram(t *testing.T) {
 	// Nothing was sent twice, and nothing else reached the providers: the campaign's two messages
 	// on each channel, plus one chatbot answer to the SMS reply and one to the Telegram message
 	// (the STOP is answered by Twilio itself, so not by Waymark).
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		hooks, sends, _ = tg.calls()
 		if len(tw.messages()) >= 3 && len(sends) >= 3 || time.Now().After(deadline) {
