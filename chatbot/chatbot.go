@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"github.com/riverqueue/river"
 	"golang.org/x/text/language"
 
@@ -138,7 +137,7 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 				reply = func() error { return h.picker(ctx, ws, msg) }
 			} else {
 				reply = func() error {
-					return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.StartConfirmation))
+					return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, Localized(lang, locales.StartConfirmation, nil))
 				}
 			}
 		case msg.Kind != channels.KindTelegram || (msg.Callback == "" && !isStart(msg.Text)) ||
@@ -156,7 +155,7 @@ func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 			}
 			contactID = &id
 			reply = func() error {
-				return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text(lang, locales.LanguageChanged))
+				return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, Localized(lang, locales.LanguageChanged, nil))
 			}
 		}
 		return h.Inbox.MarkHandled(ctx, tx, ws.ID, msg.ID, contactID)
@@ -179,7 +178,7 @@ var errConverse = errors.New("converse")
 func (h *Handler) picker(ctx context.Context, ws workspaces.Workspace, msg messages.InboundMessage) error {
 	if msg.Kind != channels.KindTelegram {
 		var b strings.Builder
-		b.WriteString(text(ws.DefaultLanguage, locales.LanguagePrompt))
+		b.WriteString(Localized(ws.DefaultLanguage, locales.LanguagePrompt, nil))
 		for i, l := range locales.Languages() {
 			fmt.Fprintf(&b, "\n%d. %s", i+1, locales.Name(l))
 		}
@@ -194,19 +193,6 @@ func (h *Handler) picker(ctx context.Context, ws workspaces.Workspace, msg messa
 			rows = append(rows, []Option{o})
 		}
 	}
-	prompt := text(ws.DefaultLanguage, locales.LanguagePrompt)
+	prompt := Localized(ws.DefaultLanguage, locales.LanguagePrompt, nil)
 	return h.Reply.Picker(ctx, ws.ID, msg.Kind, msg.From, prompt, rows)
-}
-
-// text renders a system text wholly in lang, or in English when lang is not shipped.
-func text(lang, id string) string {
-	if locales.Name(lang) == "" {
-		lang = "en"
-	}
-	s, err := i18n.NewLocalizer(locales.Bundle(), lang).Localize(&i18n.LocalizeConfig{MessageID: id,
-		TemplateData: map[string]any{"Sender": ""}})
-	if err != nil {
-		return fmt.Sprint(s)
-	}
-	return s
 }

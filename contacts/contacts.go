@@ -112,10 +112,6 @@ const NameAAD = "contacts.name_enc"
 // IdentityAAD is the additional data of an encrypted address of kind k.
 func IdentityAAD(k Kind) string { return "contact_identities.value_enc:" + string(k) }
 
-const aadName = NameAAD
-
-func aadIdentity(k Kind) string { return IdentityAAD(k) }
-
 func (s *Store) index(k Kind, value string) []byte { return s.keys.BlindIndex(string(k), value) }
 
 // NormalizeAddress validates an address of kind k and returns its stored form. Phone numbers in
@@ -242,7 +238,7 @@ func (s *Store) encryptName(name string) ([]byte, error) {
 	if name == "" {
 		return nil, nil
 	}
-	return s.keys.EncryptString(name, aadName)
+	return s.keys.EncryptString(name, NameAAD)
 }
 
 func kindsToText(ks []Kind) []string {
@@ -345,7 +341,7 @@ func (s *Store) addIdentity(ctx context.Context, q *dbq.Queries, ws workspaces.W
 		}
 		return Identity{}, err
 	}
-	enc, err := s.keys.EncryptString(val, aadIdentity(k))
+	enc, err := s.keys.EncryptString(val, IdentityAAD(k))
 	if err != nil {
 		return Identity{}, err
 	}
@@ -380,7 +376,7 @@ func (s *Store) Get(ctx context.Context, workspaceID, id int64, identities bool,
 			c.Channels = append(c.Channels, Kind(r.Kind))
 		}
 		if identities {
-			val, err := s.keys.DecryptString(r.ValueEnc, aadIdentity(Kind(r.Kind)))
+			val, err := s.keys.DecryptString(r.ValueEnc, IdentityAAD(Kind(r.Kind)))
 			if err != nil {
 				return Contact{}, fmt.Errorf("decrypt identity %d: %w", r.ID, err)
 			}
@@ -427,7 +423,7 @@ func (s *Store) applySuppressions(ctx context.Context, workspaceID int64, c *Con
 func (s *Store) contactFromRow(r dbq.Contact) (Contact, error) {
 	name := ""
 	if r.NameEnc != nil {
-		n, err := s.keys.DecryptString(r.NameEnc, aadName)
+		n, err := s.keys.DecryptString(r.NameEnc, NameAAD)
 		if err != nil {
 			return Contact{}, fmt.Errorf("decrypt name of contact %d: %w", r.ID, err)
 		}

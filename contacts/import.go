@@ -193,7 +193,7 @@ func (im *importer) batch(ctx context.Context, rows []Row) error {
 		for _, c := range cur {
 			name := ""
 			if c.NameEnc != nil {
-				if name, err = im.s.keys.DecryptString(c.NameEnc, aadName); err != nil {
+				if name, err = im.s.keys.DecryptString(c.NameEnc, NameAAD); err != nil {
 					return fmt.Errorf("decrypt name of contact %d: %w", c.ID, err)
 				}
 			}
@@ -289,7 +289,7 @@ func (im *importer) batch(ctx context.Context, rows []Row) error {
 	}
 	for _, p := range all {
 		for _, a := range p.addrs {
-			enc, err := im.s.keys.EncryptString(a.value, aadIdentity(a.kind))
+			enc, err := im.s.keys.EncryptString(a.value, IdentityAAD(a.kind))
 			if err != nil {
 				return err
 			}

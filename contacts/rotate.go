@@ -38,7 +38,7 @@ func RotateKeys(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring) (Rot
 			rows, err := q.ContactNamesToRotate(ctx, dbq.ContactNamesToRotateParams{AfterID: after, MaxRows: rotateBatch})
 			out := make([]sealed, len(rows))
 			for i, r := range rows {
-				out[i] = sealed{r.ID, r.NameEnc, aadName}
+				out[i] = sealed{r.ID, r.NameEnc, NameAAD}
 			}
 			return out, err
 		},
@@ -53,7 +53,7 @@ func RotateKeys(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring) (Rot
 			rows, err := q.IdentityValuesToRotate(ctx, dbq.IdentityValuesToRotateParams{AfterID: after, MaxRows: rotateBatch})
 			out := make([]sealed, len(rows))
 			for i, r := range rows {
-				out[i] = sealed{r.ID, r.ValueEnc, aadIdentity(Kind(r.Kind))}
+				out[i] = sealed{r.ID, r.ValueEnc, IdentityAAD(Kind(r.Kind))}
 			}
 			return out, err
 		},
