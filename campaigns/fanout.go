@@ -118,6 +118,25 @@ func (c Campaign) audienceBatch(after int64, limit int) dbq.AudienceBatchParams 
 		Languages: orEmpty(c.Audience.Languages), Tags: orEmpty(c.Audience.Tags), MaxRows: int32(limit)}
 }
 
+// WarmRenderer loads the renderer of a run's campaign into renderers before a fan-out begins its
+// transactions, so that FanoutStep finds it cached and never reaches for a second pool connection
+// while its transaction holds one.
+func (s *Store) WarmRenderer(ctx context.Context, runID int64, renderers *RendererCache) error {
+	row, err := s.q.CampaignGetByRun(ctx, runID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c, err := fromRow(row)
+	if err != nil {
+		return err
+	}
+	_, err = renderers.get(ctx, s, c)
+	return err
+}
+
 // FanoutStep writes one batch of a run's deliveries and their send jobs in tx, advancing the
 // run's cursor in the same transaction: a crash leaves whole batches or nothing, and the next
 // attempt continues after the last committed batch. A delivery is unique per run and contact,

@@ -73,6 +73,26 @@ func (s *Store) ApplyStatus(ctx context.Context, db dbq.DBTX, workspaceID int64,
 	return err == nil, err
 }
 
+// ApplyStatuses is ApplyStatus for many sent deliveries of one workspace and channel kind at
+// once, named by delivery id: the sandbox's receipts for one send job. Forward only.
+func (s *Store) ApplyStatuses(ctx context.Context, db dbq.DBTX, workspaceID int64, kind channels.Kind, ids []int64, statuses []channels.Status) error {
+	p := dbq.DeliveriesStatusBatchParams{WorkspaceID: workspaceID, ChannelKind: string(kind)}
+	for i, id := range ids {
+		rank := statuses[i].Rank()
+		if rank == 0 {
+			continue
+		}
+		p.Ids = append(p.Ids, id)
+		p.Statuses = append(p.Statuses, string(statuses[i]))
+		p.StatusRanks = append(p.StatusRanks, int16(rank))
+		p.Finals = append(p.Finals, statuses[i].Final())
+	}
+	if len(p.Ids) == 0 {
+		return nil
+	}
+	return dbq.New(db).DeliveriesStatusBatch(ctx, p)
+}
+
 // ProviderIDs returns the provider ids of sent deliveries, for receipts.
 func (s *Store) ProviderIDs(ctx context.Context, ids []int64) (map[int64]string, error) {
 	rows, err := s.q.DeliveryProvider(ctx, ids)

@@ -21,6 +21,13 @@ import (
 // passed so the sandbox can file what it records under the campaign.
 type SenderFor func(ctx context.Context, workspaceID int64, campaignID *int64, kind channels.Kind) (channels.Sender, ratelimit.Limit, error)
 
+// TxCommitter is implemented by a sender that keeps its own record of what it sent (the sandbox's
+// outbox) for the transaction that records a send job's results, so that both commit together.
+// Send calls CommitTx once per job, in that transaction.
+type TxCommitter interface {
+	CommitTx(ctx context.Context, tx pgx.Tx) error
+}
+
 // ErrNoChannel is what SenderFor returns for a kind the workspace has not configured.
 var ErrNoChannel = errors.New("no channel of this kind is configured in the workspace")
 
@@ -140,6 +147,11 @@ func (s *Store) Send(ctx context.Context, args SendArgs, attempt int, senders Se
 		}
 	}
 	if len(sent.Ids) > 0 {
+		if c, ok := claimed[0].sender.(TxCommitter); ok {
+			if err := c.CommitTx(ctx, tx); err != nil {
+				return out, err
+			}
+		}
 		if err := q.DeliveriesSent(ctx, sent); err != nil {
 			return out, err
 		}
@@ -188,18 +200,13 @@ func (s *Store) fail(ctx context.Context, q *dbq.Queries, id int64, status chann
 
 // claim locks the job's queued deliveries, drops those no longer reachable, renders the rest and
 // takes rate budget for as many as the budget allows, marking them sending.
+//
+// Everything that may need the pool (the campaign, its renderer, the channel's sender) is
+// resolved before the transaction begins, and the transaction does all its work on its own
+// connection: a job holding one connection while waiting for a second would, with as many busy
+// workers as the pool has connections, wait for ever.
 func (s *Store) claim(ctx context.Context, args SendArgs, senders SenderFor, renderers *RendererCache, out *SendOutcome) ([]outgoing, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
-	q := s.q.WithTx(tx)
-	rows, err := q.DeliveriesClaim(ctx, args.DeliveryIDs)
-	if err != nil || len(rows) == 0 {
-		return nil, err
-	}
-	row, err := q.CampaignGetByID(ctx, *rows[0].CampaignID)
+	row, err := s.q.CampaignGetByRun(ctx, args.RunID)
 	if err != nil {
 		return nil, err
 	}
@@ -210,14 +217,33 @@ func (s *Store) claim(ctx context.Context, args SendArgs, senders SenderFor, ren
 	if c.State != StateSending {
 		// Paused: the deliveries stay queued and Resume gives them new jobs. Cancelled: Cancel
 		// already cancelled every queued delivery.
-		return nil, tx.Commit(ctx)
+		return nil, nil
 	}
 	r, err := renderers.get(ctx, s, c)
 	if err != nil {
 		return nil, err
 	}
-	sender, limit, err := senders(ctx, c.workspaceID, &c.ID, args.Channel)
-	if errors.Is(err, ErrNoChannel) {
+	sender, limit, senderErr := senders(ctx, c.workspaceID, &c.ID, args.Channel)
+	if senderErr != nil && !errors.Is(senderErr, ErrNoChannel) {
+		return nil, senderErr
+	}
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	q := s.q.WithTx(tx)
+	rows, err := q.DeliveriesClaim(ctx, args.DeliveryIDs)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	// Checked again with the deliveries locked: a pause or cancel committed since the read above
+	// wins.
+	if rows[0].CampaignState != StateSending {
+		return nil, tx.Commit(ctx)
+	}
+	if senderErr != nil {
 		for _, d := range rows {
 			if err := s.fail(ctx, q, d.ID, channels.StatusFailed, "no-channel", fmt.Sprintf("no %s channel is configured in this workspace", args.Channel)); err != nil {
 				return nil, err
@@ -225,9 +251,6 @@ func (s *Store) claim(ctx context.Context, args SendArgs, senders SenderFor, ren
 			out.Failed++
 		}
 		return nil, tx.Commit(ctx)
-	}
-	if err != nil {
-		return nil, err
 	}
 	var claimed []outgoing
 	var ids []int64
@@ -284,9 +307,9 @@ func (s *Store) claim(ctx context.Context, args SendArgs, senders SenderFor, ren
 			msg: channels.Message{DeliveryID: d.ID, To: to, Text: text, Language: d.Language, Segments: segs}})
 	}
 	if len(ids) > 0 && !limit.Unlimited() {
-		// Taken through the pool, not tx: the bucket's row lock must not be held while this
-		// transaction renders, or every sender on the channel would queue behind it.
-		wait, err := ratelimit.Take(ctx, s.pool, fmt.Sprintf("send:%d:%s", c.workspaceID, args.Channel), limit, cost)
+		// Taken in tx, after rendering: the bucket's row lock is held only for the statements
+		// left (marking sending, commit), and a refused or failed claim gives its budget back.
+		wait, err := ratelimit.Take(ctx, tx, fmt.Sprintf("send:%d:%s", c.workspaceID, args.Channel), limit, cost)
 		if err != nil {
 			return nil, err
 		}
@@ -419,6 +442,11 @@ func (s *Store) TestSend(ctx context.Context, workspaceID, id int64, kind channe
 	if err != nil {
 		se := channels.Classify(err)
 		return TestSendResult{}, errcode.Wrap(err, errcode.Unavailable, "the %s channel refused the test message (%s)", kind, se.Error())
+	}
+	if c, ok := sender.(TxCommitter); ok {
+		if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return c.CommitTx(ctx, tx) }); err != nil {
+			return TestSendResult{}, err
+		}
 	}
 	return TestSendResult{Language: lang, Text: text, ProviderID: res.ProviderID, Segments: segs}, nil
 }

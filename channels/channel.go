@@ -175,6 +175,9 @@ type Inbound struct {
 	StartPayload string
 	// Callback is the data of a pressed inline button (Telegram), else "".
 	Callback string
+	// CallbackQueryID identifies the press of an inline button (Telegram's callback query id),
+	// which the bot must answer once or the button keeps showing progress; else "".
+	CallbackQueryID string
 }
 
 // StatusUpdate is a provider's delivery receipt for a message it accepted.

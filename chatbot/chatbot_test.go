@@ -2,6 +2,7 @@ package chatbot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -25,23 +26,53 @@ type sent struct {
 	options  [][]chatbot.Option
 }
 
+// fakeReplier records what the handler sends. fail, when set, is asked before each send (n counts
+// every call from 0) and an error it returns is the send's outcome, nothing recorded.
 type fakeReplier struct {
-	mu   sync.Mutex
-	sent []sent
+	mu      sync.Mutex
+	calls   int
+	sent    []sent
+	presses []string
+	fail    func(n int, text string) error
 }
 
-func (f *fakeReplier) Reply(_ context.Context, _ int64, _ channels.Kind, to, text string) error {
+func (f *fakeReplier) send(to, text string, options [][]chatbot.Option) (channels.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sent = append(f.sent, sent{to: to, text: text})
-	return nil
-}
-
-func (f *fakeReplier) Picker(_ context.Context, _ int64, _ channels.Kind, to, text string, options [][]chatbot.Option) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	n := f.calls
+	f.calls++
+	if f.fail != nil {
+		if err := f.fail(n, text); err != nil {
+			return channels.Result{}, err
+		}
+	}
 	f.sent = append(f.sent, sent{to: to, text: text, options: options})
+	return channels.Result{ProviderID: fmt.Sprintf("P%d", len(f.sent)), Status: channels.StatusSent}, nil
+}
+
+func (f *fakeReplier) Reply(_ context.Context, _ int64, _ channels.Kind, to, text string) (channels.Result, error) {
+	return f.send(to, text, nil)
+}
+
+func (f *fakeReplier) Picker(_ context.Context, _ int64, _ channels.Kind, to, text string, options [][]chatbot.Option) (channels.Result, error) {
+	return f.send(to, text, options)
+}
+
+func (f *fakeReplier) AnswerButton(_ context.Context, _ int64, _ channels.Kind, callbackQueryID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.presses = append(f.presses, callbackQueryID)
 	return nil
+}
+
+func (f *fakeReplier) texts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.sent {
+		out = append(out, s.text)
+	}
+	return out
 }
 
 func TestParseDeepLink(t *testing.T) {
@@ -75,7 +106,7 @@ func TestStartSubscribesAndPickerSetsLanguage(t *testing.T) {
 	inbox := messages.NewInbox(pool, keys)
 	cs := contacts.NewStore(pool, keys)
 	rep := &fakeReplier{}
-	h := &chatbot.Handler{Pool: pool, Inbox: inbox, Contacts: cs, Workspaces: wsStore, Reply: rep}
+	h := &chatbot.Handler{Pool: pool, Inbox: inbox, Contacts: cs, Workspaces: wsStore, Keys: keys, Reply: rep}
 	handle := func(in channels.Inbound) {
 		t.Helper()
 		id, _, err := inbox.StoreInbound(ctx, pool, ws.ID, in)

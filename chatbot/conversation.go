@@ -25,123 +25,95 @@ import (
 // languagePickerNode is the conversation state of a person choosing a language on SMS.
 const languagePickerNode = "~language"
 
-// converse handles a message that is not a Telegram /start or button: keywords first (STOP takes
-// effect before anything else can be sent), then the chatbot's menus.
-func (h *Handler) converse(ctx context.Context, ws workspaces.Workspace, msg messages.InboundMessage) error {
-	var replies []func() error
-	var contactID int64
-	err := pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
-		id, lang, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, ws.DefaultLanguage)
-		if err != nil {
-			return err
-		}
-		contactID = id
-		if lang == "" {
-			lang = ws.DefaultLanguage
-		}
-		overrides, err := overrides(ctx, tx, ws.ID)
-		if err != nil {
-			return err
-		}
-		intent, kwLang := NewMatcher(overrides).Match(msg.Text, lang)
-		say := func(lang, id string, data map[string]any) {
-			text := Localized(lang, id, data)
-			replies = append(replies, func() error { return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text) })
-		}
-		evidence := map[string]any{"message_id": msg.ID, "keyword_language": kwLang}
-		switch intent {
-		case IntentStop:
-			// Receive already applied it when the message was stored; this covers messages
-			// stored another way, and repeats nothing when it was applied.
-			if err := h.Contacts.KeywordStop(ctx, tx, ws, msg.Kind, msg.From, evidence); err != nil {
-				return err
-			}
-			if err := h.Store.setConversation(ctx, tx, ws.ID, id, "", 0); err != nil {
-				return err
-			}
-			if !h.ProviderConfirmsStop(ctx, ws.ID, msg.Kind) {
-				say(kwLang, locales.StopConfirmation, nil)
-			}
-		case IntentStart:
-			if err := h.Contacts.KeywordConsent(ctx, tx, ws.ID, id, msg.Kind, contacts.StatusOptIn, evidence); err != nil {
-				return err
-			}
-			say(kwLang, locales.StartConfirmation, nil)
-		case IntentHelp:
-			say(kwLang, locales.HelpReply, map[string]any{"Sender": senderName(ws)})
-		case IntentLanguage:
-			if err := h.Store.setConversation(ctx, tx, ws.ID, id, languagePickerNode, ws.ConversationTTLSeconds); err != nil {
-				return err
-			}
-			replies = append(replies, func() error { return h.picker(ctx, ws, msg) })
-		case IntentTalk:
-			if err := h.recordTalk(ctx, tx, ws.ID, id, msg); err != nil {
-				return err
-			}
-		default:
-			node, err := h.Store.conversationNode(ctx, tx, ws.ID, id)
-			if err != nil {
-				return err
-			}
-			if node == languagePickerNode {
-				if l := pickLanguage(msg.Text); l != "" {
-					if _, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, l); err != nil {
-						return err
-					}
-					say(l, locales.LanguageChanged, nil)
-					return h.Store.setConversation(ctx, tx, ws.ID, id, "", 0)
-				}
-			}
-			tree, err := h.tree(ctx, tx, ws.ID)
-			if err != nil {
-				return err
-			}
-			if tree == nil {
-				// No menus yet: say who we are and how to stop, never nothing.
-				say(lang, locales.HelpReply, map[string]any{"Sender": senderName(ws)})
-				return nil
-			}
-			input := msg.Text
-			if msg.Callback != "" {
-				input = msg.Callback // a pressed menu button names its node
-			}
-			res := tree.Step(node, lang, input)
-			if res.Talk {
-				return h.recordTalk(ctx, tx, ws.ID, id, msg)
-			}
-			if msg.Kind == channels.KindTelegram {
-				// Telegram shows the menu as buttons under the text.
-				text, buttons := res.Text, tree.Buttons(res.Node, lang)
-				replies = append(replies, func() error {
-					return h.Reply.Picker(ctx, ws.ID, msg.Kind, msg.From, text, buttons)
-				})
-			} else {
-				text := res.Reply
-				replies = append(replies, func() error { return h.Reply.Reply(ctx, ws.ID, msg.Kind, msg.From, text) })
-			}
-			if err := h.Store.setConversation(ctx, tx, ws.ID, id, res.Node, ws.ConversationTTLSeconds); err != nil {
-				return err
-			}
-		}
-		return h.Inbox.MarkHandled(ctx, tx, ws.ID, msg.ID, &contactID)
-	})
+// converse handles, inside tx, a message that is not a Telegram /start or language button:
+// keywords first (STOP takes effect before anything else can be sent), then the chatbot's menus.
+// It returns the sender's contact, made if unknown, and the answers.
+func (h *Handler) converse(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage) (*int64, []answer, error) {
+	id, lang, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, ws.DefaultLanguage)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	for _, reply := range replies {
-		if ok, err := h.replyAllowed(ctx, ws, msg); err != nil || !ok {
-			if err == nil {
-				h.logger().Warn("reply limit reached; not answering", "workspace", ws.ID, "message", msg.ID)
+	if lang == "" {
+		lang = ws.DefaultLanguage
+	}
+	answers, err := h.converseAs(ctx, tx, ws, msg, id, lang)
+	return &id, answers, err
+}
+
+// converseAs is converse once the sender is known: contact id, speaking lang.
+func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang string) ([]answer, error) {
+	overrides, err := overrides(ctx, tx, ws.ID)
+	if err != nil {
+		return nil, err
+	}
+	intent, kwLang := NewMatcher(overrides).Match(msg.Text, lang)
+	say := func(lang, msgID string, data map[string]any) []answer {
+		return []answer{{text: Localized(lang, msgID, data)}}
+	}
+	evidence := map[string]any{"message_id": msg.ID, "keyword_language": kwLang}
+	switch intent {
+	case IntentStop:
+		// Receive already applied it when the message was stored; this covers messages stored
+		// another way, and repeats nothing when it was applied.
+		if err := h.Contacts.KeywordStop(ctx, tx, ws, msg.Kind, msg.From, evidence); err != nil {
+			return nil, err
+		}
+		if err := h.Store.setConversation(ctx, tx, ws.ID, id, "", 0); err != nil {
+			return nil, err
+		}
+		if h.ProviderConfirmsStop != nil && h.ProviderConfirmsStop(ctx, ws.ID, msg.Kind) {
+			return nil, nil
+		}
+		return say(kwLang, locales.StopConfirmation, nil), nil
+	case IntentStart:
+		if err := h.Contacts.KeywordConsent(ctx, tx, ws.ID, id, msg.Kind, contacts.StatusOptIn, evidence); err != nil {
+			return nil, err
+		}
+		return say(kwLang, locales.StartConfirmation, nil), nil
+	case IntentHelp:
+		return say(kwLang, locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
+	case IntentLanguage:
+		if err := h.Store.setConversation(ctx, tx, ws.ID, id, languagePickerNode, ws.ConversationTTLSeconds); err != nil {
+			return nil, err
+		}
+		return []answer{h.picker(ws, msg)}, nil
+	case IntentTalk:
+		return nil, h.recordTalk(ctx, tx, ws.ID, id, msg)
+	}
+	node, err := h.Store.conversationNode(ctx, tx, ws.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if node == languagePickerNode {
+		if l := pickLanguage(msg.Text); l != "" {
+			if _, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, l); err != nil {
+				return nil, err
 			}
-			return err
-		}
-		if err := sendReply(ctx, reply); err != nil {
-			// The state change is committed; a failed answer is not retried by the job, so it is
-			// never sent twice.
-			h.logger().Warn("reply failed", "workspace", ws.ID, "message", msg.ID, "err", err)
+			return say(l, locales.LanguageChanged, nil), h.Store.setConversation(ctx, tx, ws.ID, id, "", 0)
 		}
 	}
-	return nil
+	tree, err := h.tree(ctx, tx, ws.ID)
+	if err != nil {
+		return nil, err
+	}
+	if tree == nil {
+		// No menus yet: say who we are and how to stop, never nothing.
+		return say(lang, locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
+	}
+	input := msg.Text
+	if msg.Callback != "" {
+		input = msg.Callback // a pressed menu button names its node
+	}
+	res := tree.Step(node, lang, input)
+	if res.Talk {
+		return nil, h.recordTalk(ctx, tx, ws.ID, id, msg)
+	}
+	a := answer{text: res.Reply}
+	if msg.Kind == channels.KindTelegram {
+		// Telegram shows the menu as buttons under the text.
+		a = answer{text: res.Text, buttons: tree.Buttons(res.Node, lang)}
+	}
+	return []answer{a}, h.Store.setConversation(ctx, tx, ws.ID, id, res.Node, ws.ConversationTTLSeconds)
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -151,12 +123,14 @@ func (h *Handler) logger() *slog.Logger {
 	return h.Logger
 }
 
-// replyAllowed takes one reply from the sender's hourly budget, kept in PostgreSQL so every
-// worker process shares it. The bucket is keyed by the address's blind index, never the address.
-func (h *Handler) replyAllowed(ctx context.Context, ws workspaces.Workspace, msg messages.InboundMessage) (bool, error) {
+// replyAllowed takes one reply from the sender's hourly budget inside db, the handling
+// transaction, so the budget is spent exactly when the answer is stored to be sent. The bucket is
+// kept in PostgreSQL so every worker process shares it, keyed by the address's blind index,
+// never the address.
+func (h *Handler) replyAllowed(ctx context.Context, db ratelimit.DBTX, ws workspaces.Workspace, msg messages.InboundMessage) (bool, error) {
 	per := float64(ws.RepliesPerHour)
 	key := "reply:" + strconv.FormatInt(ws.ID, 10) + ":" + string(msg.Kind) + ":" + hex.EncodeToString(h.Keys.BlindIndex("reply", string(msg.Kind)+":"+msg.From)[:12])
-	wait, err := ratelimit.Take(ctx, h.Pool, key, ratelimit.Limit{PerSecond: per / 3600, Burst: per}, 1)
+	wait, err := ratelimit.Take(ctx, db, key, ratelimit.Limit{PerSecond: per / 3600, Burst: per}, 1)
 	return wait == 0, err
 }
 
@@ -218,23 +192,25 @@ func Localized(lang, id string, data map[string]any) string {
 }
 
 // sendReply sends one answer, waiting out a provider's or Waymark's own short throttle (Telegram
-// spaces messages to one chat a second apart) rather than dropping it.
-func sendReply(ctx context.Context, reply func() error) error {
+// spaces messages to one chat a second apart) rather than failing the job for it.
+func sendReply(ctx context.Context, send func() (channels.Result, error)) (channels.Result, error) {
 	var err error
 	for range 10 {
-		if err = reply(); err == nil {
-			return nil
+		res, e := send()
+		if e == nil {
+			return res, nil
 		}
+		err = e
 		var se *channels.SendError
 		if !errors.As(err, &se) || se.Class != channels.Throttled {
-			return err
+			return channels.Result{}, err
 		}
 		wait := min(max(se.RetryAfter, 200*time.Millisecond), 5*time.Second)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return channels.Result{}, ctx.Err()
 		case <-time.After(wait):
 		}
 	}
-	return err
+	return channels.Result{}, err
 }

@@ -64,6 +64,7 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 		hanaSMSText     = "They took my passport"
 		hanaOldText     = "Written from a number since removed"
 		hanaOutboxText  = "Hana, the hotline will call you at 10"
+		hanaAnswerText  = "Keep your passport with you"
 		otherInText     = "Where is the office in Addis?"
 		otherOutText    = "The office opens at nine"
 	)
@@ -76,7 +77,7 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 		return id
 	}
 	store(e.ws.ID, channels.KindSandbox, "", " hana-sandbox-7 ", hanaSandboxText)
-	store(e.ws.ID, channels.KindSMS, "SM0001", "+251911234567", hanaSMSText)
+	hanaSMSIn := store(e.ws.ID, channels.KindSMS, "SM0001", "+251911234567", hanaSMSText)
 	// A message linked to Hana from an address she no longer has.
 	linked := store(e.ws.ID, channels.KindSMS, "SM0002", "+251911000000", hanaOldText)
 	if _, err := e.pool.Exec(e.ctx, `UPDATE inbound_messages SET contact_id = $1 WHERE id = $2`, hana.ID, linked); err != nil {
@@ -86,6 +87,17 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 	otherSMSIn := store(e.ws.ID, channels.KindSMS, "SM0003", "+251911234568", otherInText)
 	// The same number writing to another workspace is that workspace's business.
 	elsewhereIn := store(elsewhere.ID, channels.KindSMS, "SM0001", "+251911234567", hanaSMSText)
+
+	// The answers Waymark sent: to Hana's message, and to the other contact's.
+	answer := func(messageID, contactID int64, text string) {
+		t.Helper()
+		if _, err := inbox.AddReply(e.ctx, e.pool, e.ws.ID, messages.Reply{MessageID: messageID, ContactID: contactID,
+			Kind: channels.KindSMS, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer(hanaSMSIn, hana.ID, hanaAnswerText)
+	answer(otherSMSIn, other.ID, otherOutText)
 
 	record := func(ws int64, to, text string) {
 		t.Helper()
@@ -119,8 +131,9 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 		e.ws.ID, otherSandboxIn, otherSMSIn)
 	hanaRows = append(hanaRows, e.ciphertexts(t, `SELECT to_enc, text_enc FROM sandbox_messages WHERE workspace_id = $1 AND to_index = $2`,
 		e.ws.ID, e.keys.BlindIndex("sandbox", "hana-sandbox-7"))...)
-	if len(hanaRows) != 10 {
-		t.Fatalf("found %d ciphertexts of Hana's messages, want 10 (3 inbound and 2 outbox rows)", len(hanaRows))
+	hanaRows = append(hanaRows, e.ciphertexts(t, `SELECT text_enc, text_enc FROM replies WHERE contact_id = $1`, hana.ID)...)
+	if len(hanaRows) != 12 {
+		t.Fatalf("found %d ciphertexts of Hana's messages, want 12 (3 inbound, 2 outbox and 1 answer rows)", len(hanaRows))
 	}
 	before := e.dump(t)
 	for _, c := range hanaRows {
@@ -141,6 +154,12 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 		if err != nil || m.Text != otherInText {
 			t.Fatalf("the other contact's message %d: %+v, %v", id, m, err)
 		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM replies WHERE workspace_id = $1`, e.ws.ID); n != 1 {
+		t.Fatalf("%d answers left in the workspace, want the other contact's 1", n)
+	}
+	if got, err := inbox.Replies(e.ctx, e.ws.ID, otherSMSIn); err != nil || len(got) != 1 || got[0].Text != otherOutText {
+		t.Fatalf("the answer to the other contact: %+v, %v", got, err)
 	}
 	if _, err := inbox.Get(e.ctx, e.ws.ID, linked); errcode.CodeOf(err) != errcode.NotFound {
 		t.Fatalf("the message linked to Hana survived: %v", err)
@@ -174,7 +193,7 @@ func TestEraseRemovesTheirMessages(t *testing.T) {
 	}
 
 	e.assertNowhere(t, "Hana Tesfaye", "911234567", "hana-sandbox-7",
-		hanaSandboxText, hanaSMSText, hanaOldText, hanaOutboxText)
+		hanaSandboxText, hanaSMSText, hanaOldText, hanaOutboxText, hanaAnswerText)
 	after := e.dump(t)
 	for _, c := range hanaRows {
 		if strings.Contains(after, c) {

@@ -108,7 +108,32 @@ func (s *Store) importRows(ctx context.Context, ws workspaces.Workspace, rows []
 		"consent_recorded": rep.ConsentRecorded, "consent_source": source}); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	return s.analyzeAfter(ctx, rep.Created+rep.Updated)
+}
+
+// analyzeThreshold is how many imported rows make statistics worth refreshing at once.
+const analyzeThreshold = 10000
+
+// analyzeAfter refreshes the planner's statistics on the contact tables after an import that
+// wrote at least analyzeThreshold rows and a tenth of the table (autovacuum's own rule), or into
+// a table never analysed. Autovacuum gets there too, but up to minutes later, and a campaign sent
+// right after importing a million contacts would be planned on empty-table statistics.
+func (s *Store) analyzeAfter(ctx context.Context, written int) error {
+	if written < analyzeThreshold {
+		return nil
+	}
+	var known float64
+	if err := s.pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass").Scan(&known); err != nil {
+		return err
+	}
+	if known >= 0 && float64(written)*10 < known {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, "ANALYZE contacts, contact_identities, consent_events")
+	return err
 }
 
 type importer struct {

@@ -275,6 +275,7 @@ var personalData = map[string]string{
 	"deliveries":        "contact_id", // kept with contact_id cleared: language, channel and status only
 	"sandbox_messages":  "",           // deleted by erasure through the address's blind index
 	"inbound_messages":  "contact_id", // deleted by erasure (linked, or from one of the addresses)
+	"replies":           "contact_id", // deleted by erasure, and with the inbound messages they answer
 	"sandbox_settings":  "",
 	"channels":          "", // provider settings and encrypted credentials, no one person's data
 	"telegram_offsets":  "",

@@ -18,7 +18,7 @@ import (
 )
 
 // Inbox stores inbound messages (table inbound_messages) before they are acknowledged, once each,
-// however often a provider retries its webhook.
+// however often a provider retries its webhook, and the answers to them (table replies).
 type Inbox struct {
 	q    *dbq.Queries
 	keys *pii.Keyring
@@ -38,10 +38,13 @@ type InboundMessage struct {
 	Text       string        `json:"text"`
 	ContactID  *int64        `json:"contact_id,omitempty"`
 	// Callback is a pressed inline button's data; StartPayload a /start deep link's payload.
-	Callback     string     `json:"callback,omitempty"`
-	StartPayload string     `json:"start_payload,omitempty"`
-	ReceivedAt   time.Time  `json:"received_at"`
-	HandledAt    *time.Time `json:"handled_at,omitempty"`
+	Callback     string `json:"callback,omitempty"`
+	StartPayload string `json:"start_payload,omitempty"`
+	// CallbackQueryID is the Telegram callback query of a pressed button, answered once when
+	// the message is handled.
+	CallbackQueryID string     `json:"-"`
+	ReceivedAt      time.Time  `json:"received_at"`
+	HandledAt       *time.Time `json:"handled_at,omitempty"`
 }
 
 // Additional data for inbound ciphertexts names the column and the channel kind, so that a
@@ -97,7 +100,7 @@ func (in *Inbox) StoreInbound(ctx context.Context, db DBTX, workspaceID int64, m
 	id, err = q.InboundInsert(ctx, dbq.InboundInsertParams{
 		WorkspaceID: workspaceID, ChannelKind: string(kind), ProviderID: providerID,
 		FromEnc: fromEnc, FromIndex: in.keys.BlindIndex(string(kind), from), TextEnc: textEnc,
-		Callback: m.Callback, StartPayload: m.StartPayload,
+		Callback: m.Callback, StartPayload: m.StartPayload, CallbackQueryID: m.CallbackQueryID,
 	})
 	if err == nil {
 		return id, false, nil
@@ -125,9 +128,15 @@ func (in *Inbox) Get(ctx context.Context, workspaceID, id int64) (InboundMessage
 	if err != nil {
 		return InboundMessage{}, notFound(err, "inbound message in this workspace")
 	}
+	return in.decrypt(r)
+}
+
+func (in *Inbox) decrypt(r dbq.InboundMessage) (InboundMessage, error) {
 	k := channels.Kind(r.ChannelKind)
 	m := InboundMessage{ID: r.ID, Kind: k, ProviderID: r.ProviderID, ContactID: r.ContactID,
-		Callback: r.Callback, StartPayload: r.StartPayload, ReceivedAt: r.ReceivedAt, HandledAt: r.HandledAt}
+		Callback: r.Callback, StartPayload: r.StartPayload, CallbackQueryID: r.CallbackQueryID,
+		ReceivedAt: r.ReceivedAt, HandledAt: r.HandledAt}
+	var err error
 	if m.From, err = in.keys.DecryptString(r.FromEnc, aadInboundFrom(k)); err != nil {
 		return InboundMessage{}, fmt.Errorf("decrypt inbound message %d: %w", r.ID, err)
 	}
@@ -137,29 +146,16 @@ func (in *Inbox) Get(ctx context.Context, workspaceID, id int64) (InboundMessage
 	return m, nil
 }
 
+// Claim starts handling a message inside the handling transaction tx and reports whether this
+// run is the one that handles it: false when another run already did (or is doing so in a
+// transaction that commits first, which this call waits for). Whatever the handling changes
+// commits with the claim, or rolls back with it.
+func (in *Inbox) Claim(ctx context.Context, tx pgx.Tx, workspaceID, id int64) (bool, error) {
+	n, err := dbq.New(tx).InboundClaim(ctx, dbq.InboundClaimParams{WorkspaceID: workspaceID, ID: id})
+	return n == 1, err
+}
+
 // MarkHandled records that a message was handled, and by which contact it came when known.
 func (in *Inbox) MarkHandled(ctx context.Context, db DBTX, workspaceID, id int64, contactID *int64) error {
 	return dbq.New(db).InboundHandled(ctx, dbq.InboundHandledParams{WorkspaceID: workspaceID, ID: id, ContactID: contactID})
-}
-
-// ListByContact returns the messages a contact sent, oldest first, decrypted; a page of at most
-// limit after the message id after.
-func (in *Inbox) ListByContact(ctx context.Context, workspaceID, contactID, after int64, limit int) ([]InboundMessage, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	rows, err := in.q.InboundListByContact(ctx, dbq.InboundListByContactParams{WorkspaceID: workspaceID, ContactID: &contactID,
-		AfterID: after, MaxRows: int32(limit)})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]InboundMessage, 0, len(rows))
-	for _, r := range rows {
-		m, err := in.Get(ctx, workspaceID, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
 }

@@ -1,8 +1,9 @@
 // Package messages owns stored messages that are not deliveries: the sandbox channel's outbox
 // (what the built-in channel "sent", for people and tests to read back) with the sandbox's
-// per-workspace settings, and every inbound message, stored before it is acknowledged so that
-// nothing a person writes is lost. Addresses and texts are personal data: they are stored
-// encrypted and found through blind indexes.
+// per-workspace settings, every inbound message, stored before it is acknowledged so that
+// nothing a person writes is lost, and the answers sent to them, stored before they are sent so
+// that each is sent once. Addresses and texts are personal data: they are stored encrypted and
+// found through blind indexes.
 package messages
 
 import (

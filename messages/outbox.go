@@ -21,9 +21,10 @@ import (
 // Outbox writes and reads what the sandbox channel sent (table sandbox_messages) and the
 // sandbox's settings (table sandbox_settings).
 type Outbox struct {
-	pool *pgxpool.Pool
-	q    *dbq.Queries
-	keys *pii.Keyring
+	pool    *pgxpool.Pool
+	q       *dbq.Queries
+	keys    *pii.Keyring
+	reserve idReserve
 }
 
 // NewOutbox returns an Outbox that encrypts with keys.
@@ -82,9 +83,9 @@ type OutboxMessage struct {
 }
 
 // Record stores one message the sandbox sends for workspaceID (and campaignID, when it is a
-// campaign's) and returns its provider id, OutboxProviderIDPrefix and the row id. It runs on db,
-// so a send worker records inside the transaction that marks the delivery sent: the outbox then
-// holds a message exactly when its delivery says it went.
+// campaign's) and returns its provider id, OutboxProviderIDPrefix and the row id. It runs on db.
+// Campaign sends use a BatchRecorder instead, which writes a job's messages in the transaction
+// that records the job's results.
 func (o *Outbox) Record(ctx context.Context, db DBTX, workspaceID int64, campaignID *int64, m channels.Message) (providerID string, err error) {
 	to, err := SandboxAddress("to", m.To)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
+	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -223,8 +224,9 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request, p worksp
 	return nil
 }
 
-// contactMessages lists what a contact wrote, decrypted; the read is audited like a read of
-// their addresses.
+// contactMessages lists a contact's conversation, decrypted: what they wrote ("in") and the
+// answers sent to them ("out"), in time order. The read is audited like a read of their
+// addresses.
 func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -233,13 +235,7 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request, p works
 	if _, err := s.deps.Contacts.Get(r.Context(), p.WorkspaceID, id, false, p.Actor()); err != nil {
 		return err
 	}
-	var after int64
-	if v := r.URL.Query().Get("cursor"); v != "" {
-		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
-			return errcode.Field("cursor", "want the next_cursor of the previous page")
-		}
-	}
-	list, err := s.deps.Inbox.ListByContact(r.Context(), p.WorkspaceID, id, after, 100)
+	list, next, err := s.deps.Inbox.Conversation(r.Context(), p.WorkspaceID, id, r.URL.Query().Get("cursor"), messages.DefaultConversationLimit)
 	if err != nil {
 		return err
 	}
@@ -247,8 +243,8 @@ func (s *Server) contactMessages(w http.ResponseWriter, r *http.Request, p works
 		return err
 	}
 	resp := map[string]any{"messages": list}
-	if len(list) == 100 {
-		resp["next_cursor"] = strconv.FormatInt(list[len(list)-1].ID, 10)
+	if next != "" {
+		resp["next_cursor"] = next
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/chatbot"
+	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/locales"
+	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -96,6 +101,20 @@ func TestContactsImportAPI(t *testing.T) {
 	}
 }
 
+// answerer is a chatbot.Replier that accepts everything, for handling messages in API tests.
+type answerer struct{ n int }
+
+func (a *answerer) Reply(context.Context, int64, channels.Kind, string, string) (channels.Result, error) {
+	a.n++
+	return channels.Result{ProviderID: "SB" + itoa(int64(a.n)), Status: channels.StatusSent}, nil
+}
+
+func (a *answerer) Picker(ctx context.Context, ws int64, k channels.Kind, to, text string, _ [][]chatbot.Option) (channels.Result, error) {
+	return a.Reply(ctx, ws, k, to, text)
+}
+
+func (a *answerer) AnswerButton(context.Context, int64, channels.Kind, string) error { return nil }
+
 func TestContactMessagesAreAudited(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -105,17 +124,35 @@ func TestContactMessagesAreAudited(t *testing.T) {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	id := itoa(int64(body["id"].(float64)))
-	// A message written in is linked to its contact when it is handled; link it here directly.
-	if status, _ := f.do(t, "POST", "/api/v1/sandbox/inbound", author, `{"from":"+254700000900","text":"ሰላም"}`); status != http.StatusAccepted {
+	// The person writes; the chatbot handles the message, which links it to the contact, and
+	// answers (no menus yet: who is writing and how to stop).
+	status, in := f.do(t, "POST", "/api/v1/sandbox/inbound", author, `{"from":"+254700000900","text":"ሰላም"}`)
+	if status != http.StatusAccepted {
 		t.Fatalf("inbound: %d", status)
 	}
-	if _, err := f.pool.Exec(context.Background(), "UPDATE inbound_messages SET contact_id = $1", body["id"]); err != nil {
+	inID := int64(in["id"].(float64))
+	h := &chatbot.Handler{Pool: f.pool, Inbox: messages.NewInbox(f.pool, f.keys), Contacts: contacts.NewStore(f.pool, f.keys),
+		Workspaces: f.store, Store: chatbot.NewStore(f.pool), Keys: f.keys, Reply: &answerer{},
+		ProviderConfirmsStop: func(context.Context, int64, channels.Kind) bool { return false }}
+	if err := h.Handle(context.Background(), chatbot.HandleArgs{WorkspaceID: f.wsA.ID, MessageID: inID}); err != nil {
 		t.Fatal(err)
 	}
 	status, body = f.do(t, "GET", "/api/v1/contacts/"+id+"/messages", f.tokens[workspaces.RoleOperator], "")
 	msgs, _ := body["messages"].([]any)
-	if status != 200 || len(msgs) != 1 || msgs[0].(map[string]any)["text"] != "ሰላም" {
+	if status != 200 || len(msgs) != 2 {
 		t.Fatalf("messages: %d %v", status, body)
+	}
+	got, answer := msgs[0].(map[string]any), msgs[1].(map[string]any)
+	if got["direction"] != "in" || got["text"] != "ሰላም" || got["from"] != "+254700000900" ||
+		answer["direction"] != "out" || answer["reply_to"] != float64(inID) || answer["status"] != "sent" ||
+		answer["provider_id"] != "SB1" || answer["text"] != chatbot.Localized(f.wsA.DefaultLanguage, locales.HelpReply, map[string]any{"Sender": f.wsA.Name}) {
+		t.Fatalf("conversation: %v", msgs)
+	}
+	if _, more := body["next_cursor"]; more {
+		t.Fatalf("a conversation of two messages has a next page: %v", body)
+	}
+	if status, body := f.do(t, "GET", "/api/v1/contacts/"+id+"/messages?cursor=12", f.tokens[workspaces.RoleOperator], ""); status != http.StatusBadRequest {
+		t.Fatalf("a cursor that is none: %d %v", status, body)
 	}
 	_, audit := f.do(t, "GET", "/api/v1/audit?record_type=contact&record_id="+id, f.tokens[workspaces.RoleAdmin], "")
 	if e := audit["entries"].([]any); len(e) == 0 || e[0].(map[string]any)["action"] != "read_messages" {

@@ -948,7 +948,8 @@ func TestTelegramButtonPressAndStart(t *testing.T) {
 		t.Fatalf("stored %+v; want updates 815200004 and 815200002 once each", got)
 	}
 	press := f.get(t, f.ws.ID, got[0].id)
-	if press.From != "5000000001" || press.Callback != "lang:am" || press.Text != "" || press.StartPayload != "" {
+	if press.From != "5000000001" || press.Callback != "lang:am" || press.CallbackQueryID != "2151680941389837224" ||
+		press.Text != "" || press.StartPayload != "" {
 		t.Fatalf("stored press: %+v", press)
 	}
 	start := f.get(t, f.ws.ID, got[1].id)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
+	"github.com/waymark-org/waymark/messages"
 )
 
 // completeTx completes job inside tx, so that the domain write and the job's completion commit
@@ -53,6 +54,9 @@ func (w *FanoutWorker) Timeout(*river.Job[campaigns.FanoutArgs]) time.Duration {
 
 // Work runs fan-out steps until the run is fanned out; the last step completes the job.
 func (w *FanoutWorker) Work(ctx context.Context, job *river.Job[campaigns.FanoutArgs]) error {
+	if err := w.Campaigns.WarmRenderer(ctx, job.Args.RunID, w.Renderers); err != nil {
+		return err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -103,30 +107,39 @@ type ReceiptWorker struct {
 	river.WorkerDefaults[campaigns.ReceiptArgs]
 	Pool      *pgxpool.Pool
 	Campaigns *campaigns.Store
-	// Receipt tells the status the sandbox reports for a delivery, and records it in its outbox.
-	Receipt func(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error)
+	Outbox    *messages.Outbox
+	// Receipts tells how the sandbox decides a delivery's receipt status.
+	Receipts func(ctx context.Context, workspaceID int64) (func(deliveryID int64) channels.Status, error)
 }
 
-// Work moves each delivery forward to its receipt status, completing the job in the same
-// transaction.
+// Work moves each delivery, and the sandbox's record of its message, forward to its receipt
+// status: two statements for the whole job, in the transaction that completes it. What needs the
+// pool is read before that transaction begins.
 func (w *ReceiptWorker) Work(ctx context.Context, job *river.Job[campaigns.ReceiptArgs]) error {
-	ids, err := w.Campaigns.ProviderIDs(ctx, job.Args.DeliveryIDs)
+	decide, err := w.Receipts(ctx, job.Args.WorkspaceID)
 	if err != nil {
 		return err
 	}
+	pids, err := w.Campaigns.ProviderIDs(ctx, job.Args.DeliveryIDs)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	var providerIDs []string
+	var statuses []channels.Status
+	for _, id := range job.Args.DeliveryIDs {
+		pid, ok := pids[id]
+		if !ok {
+			continue
+		}
+		ids, providerIDs, statuses = append(ids, id), append(providerIDs, pid), append(statuses, decide(id))
+	}
 	return pgx.BeginFunc(ctx, w.Pool, func(tx pgx.Tx) error {
-		for _, id := range job.Args.DeliveryIDs {
-			pid, ok := ids[id]
-			if !ok {
-				continue
-			}
-			status, err := w.Receipt(ctx, tx, job.Args.WorkspaceID, id, pid)
-			if err != nil {
-				return err
-			}
-			if _, err := w.Campaigns.ApplyStatus(ctx, tx, job.Args.WorkspaceID, channels.KindSandbox, pid, status, ""); err != nil {
-				return err
-			}
+		if err := w.Outbox.SetStatuses(ctx, tx, providerIDs, statuses); err != nil {
+			return err
+		}
+		if err := w.Campaigns.ApplyStatuses(ctx, tx, job.Args.WorkspaceID, channels.KindSandbox, ids, statuses); err != nil {
+			return err
 		}
 		return completeTx(job)(ctx, tx)
 	})

@@ -45,12 +45,18 @@ type engine struct {
 
 	mu        sync.Mutex
 	sandboxes map[int64]*sandbox.Sandbox
+	// sendWorkers is River's MaxWorkers per send queue; 0 keeps the default.
+	sendWorkers int
 }
 
 func newEngine(t *testing.T, fanoutBatch int) *engine {
 	t.Helper()
+	return newEngineOn(t, dbtest.Pool(t), fanoutBatch)
+}
+
+func newEngineOn(t *testing.T, pool *pgxpool.Pool, fanoutBatch int) *engine {
+	t.Helper()
 	ctx := context.Background()
-	pool := dbtest.Pool(t)
 	entry, err := pii.GenerateKey("k1")
 	if err != nil {
 		t.Fatal(err)
@@ -107,19 +113,17 @@ func (e *engine) start() {
 			if err != nil {
 				return nil, ratelimit.Limit{}, err
 			}
-			return sb.WithRecorder(e.outbox.Recorder(e.pool, wsID, campaignID)), ratelimit.Limit{PerSecond: rate}, nil
+			return sb.WithRecorder(e.outbox.BatchRecorder(wsID, campaignID)), ratelimit.Limit{PerSecond: rate}, nil
 		},
-		SandboxReceipt: func(ctx context.Context, tx pgx.Tx, wsID, deliveryID int64, providerID string) (channels.Status, error) {
+		SandboxReceipts: func(ctx context.Context, wsID int64) (func(int64) channels.Status, error) {
 			sb, _, err := e.sandboxFor(ctx, wsID)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
-			status := sb.Receipt(deliveryID)
-			_, err = e.outbox.SetStatus(ctx, tx, providerID, status)
-			return status, err
-		}}
+			return sb.Receipt, nil
+		}, Outbox: e.outbox}
 	client, err := worker.NewClient(e.pool, deps, worker.Options{Logger: slog.New(slog.DiscardHandler), TestOnly: true,
-		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond})
+		SendWorkers: e.sendWorkers, FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -455,6 +459,46 @@ func TestFailingAndThrottlingSandbox(t *testing.T) {
 	if throttled == 0 {
 		t.Fatal("no delivery was ever throttled")
 	}
+}
+
+// TestManyWorkersOnASmallPool runs far more send workers than the pool has connections, with a
+// rate limit so that every claim takes budget: a send job that held one connection while asking
+// for another would starve the pool and nothing would complete.
+func TestManyWorkersOnASmallPool(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgxpool.ParseConfig(dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	e := newEngineOn(t, pool, 500)
+	e.sendWorkers = 40
+	const n = 40 * campaigns.JobSize
+	rows := make([]contacts.Row, n)
+	yes := true
+	for i := range rows {
+		rows[i] = contacts.Row{Line: i + 1, Language: "en", Sandbox: fmt.Sprintf("+25471%07d", i), Consent: &yes}
+	}
+	if rep, err := e.contacts.ImportRows(e.ctx, e.ws, rows, contacts.ImportOptions{ConsentSource: "test", Actor: actor}); err != nil || rep.Created != n {
+		t.Fatalf("import: %+v, %v", rep, err)
+	}
+	if _, err := e.outbox.SaveSandboxSettings(e.ctx, e.ws.ID, messages.SandboxSettings{RatePerSecond: 100000}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.campaign(campaigns.Input{Contents: &campaigns.Contents{"en": {Other: "Hello"}}})
+	e.start()
+	if _, err := e.campaigns.Schedule(e.ctx, e.ws.ID, c.ID, actor); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the campaign to complete", 60*time.Second, func() bool {
+		s := e.stats(c.ID)
+		return s.State == campaigns.StateCompleted && s.Delivered == n
+	})
 }
 
 type recorderFunc func() string

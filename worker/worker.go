@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/chatbot"
+	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -32,9 +33,16 @@ type Deps struct {
 	Senders    campaigns.SenderFor
 	// Chatbot handles inbound messages that need an answer now (Telegram /start, buttons).
 	Chatbot *chatbot.Handler
-	// SandboxReceipt decides and records the sandbox's delivery receipts.
-	SandboxReceipt func(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error)
+	// SandboxReceipts returns how the sandbox of a workspace decides a delivery's receipt. It is
+	// called before the receipt job's transaction begins, so it may read settings from the pool.
+	SandboxReceipts func(ctx context.Context, workspaceID int64) (func(deliveryID int64) channels.Status, error)
+	// Outbox records the sandbox's receipts on the messages it sent.
+	Outbox *messages.Outbox
 }
+
+// DefaultSendWorkers is how many send jobs a process works at once per channel kind unless told
+// otherwise. Each job sends up to campaigns.JobSize messages, SendConcurrency of them at a time.
+const DefaultSendWorkers = 20
 
 // Options tune the client.
 type Options struct {
@@ -58,7 +66,7 @@ func NewInserter(pool *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
 // NewClient builds the River client that works every Waymark queue.
 func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.Tx], error) {
 	if opts.SendWorkers <= 0 {
-		opts.SendWorkers = 20
+		opts.SendWorkers = DefaultSendWorkers
 	}
 	if opts.RescueStuckJobsAfter <= 0 {
 		opts.RescueStuckJobsAfter = 10 * time.Minute
@@ -69,7 +77,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	river.AddWorker(workers, &StartWorker{Pool: pool, Campaigns: deps.Campaigns})
 	river.AddWorker(workers, &FanoutWorker{Pool: pool, Campaigns: deps.Campaigns, Renderers: renderers})
 	river.AddWorker(workers, &SendWorker{Campaigns: deps.Campaigns, Senders: deps.Senders, Renderers: renderers})
-	river.AddWorker(workers, &ReceiptWorker{Pool: pool, Campaigns: deps.Campaigns, Receipt: deps.SandboxReceipt})
+	river.AddWorker(workers, &ReceiptWorker{Pool: pool, Campaigns: deps.Campaigns, Outbox: deps.Outbox, Receipts: deps.SandboxReceipts})
 	river.AddWorker(workers, &ProgressWorker{Campaigns: deps.Campaigns})
 	river.AddWorker(workers, &InboundWorker{Handler: deps.Chatbot})
 	queues := map[string]river.QueueConfig{

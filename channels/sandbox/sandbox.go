@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/waymark-org/waymark/channels"
 )
 
@@ -83,6 +85,18 @@ func New(rec Recorder, s Settings) *Sandbox {
 // Sandbox per workspace and call WithRecorder for each send.
 func (s *Sandbox) WithRecorder(rec Recorder) *Sandbox {
 	return &Sandbox{rec: rec, settings: s.settings, throttles: s.throttles}
+}
+
+// CommitTx writes what the recorder holds, when it is a recorder that keeps a send job's messages
+// for the transaction recording the job's results (messages.BatchRecorder); a recorder that wrote
+// each message at once needs nothing.
+func (s *Sandbox) CommitTx(ctx context.Context, tx pgx.Tx) error {
+	if c, ok := s.rec.(interface {
+		CommitTx(context.Context, pgx.Tx) error
+	}); ok {
+		return c.CommitTx(ctx, tx)
+	}
+	return nil
 }
 
 // Settings returns the behaviour the sandbox was made with.

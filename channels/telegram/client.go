@@ -1,7 +1,8 @@
 // Package telegram is the Telegram channel over the Bot API (go-telegram/bot): it sends plain
-// text and inline keyboards with classified errors and send limits, registers the webhook with
-// a secret token, checks that token on incoming requests, parses updates, and fetches updates
-// for a polling loop that advances its offset only after storing them.
+// text and inline keyboards with classified errors and send limits, answers presses of their
+// buttons, registers the webhook with a secret token, checks that token on incoming requests,
+// parses updates, and fetches updates for a polling loop that advances its offset only after
+// storing them.
 //
 // It never touches the database. The bot token is a credential that Telegram puts in every API
 // URL, so every error this package returns has it replaced by "<token>".
@@ -312,6 +313,31 @@ func (c *Client) send(ctx context.Context, chat int64, text string, markup any) 
 			Reason: "Telegram's answer names no message id; the message may have been sent"}
 	}
 	return channels.Result{ProviderID: strconv.Itoa(msg.ID), Status: channels.StatusSent}, nil
+}
+
+// CodeBadCallbackQuery is the code of an AnswerCallbackQuery refused before calling: no id.
+const CodeBadCallbackQuery = "bad-callback-query"
+
+// AnswerCallbackQuery tells Telegram that the press of an inline button (callbackQueryID, from
+// Inbound.CallbackQueryID) was handled, so the person's app stops showing progress on it. It
+// shows nothing else: the answer itself goes out as a message. Telegram accepts one answer per
+// press, within a short time of it; a late or second answer is refused as Permanent.
+//
+// Errors are *channels.SendError, classified as for Send. It is not held to the send limits:
+// Telegram does not count answers to presses as messages.
+func (c *Client) AnswerCallbackQuery(ctx context.Context, callbackQueryID string) error {
+	if callbackQueryID == "" {
+		return &channels.SendError{Class: channels.Permanent, Code: CodeBadCallbackQuery, Reason: "no callback query id"}
+	}
+	ans := &answer{}
+	ok, err := c.bot.AnswerCallbackQuery(withAnswer(ctx, ans), &bot.AnswerCallbackQueryParams{CallbackQueryID: callbackQueryID})
+	if err != nil {
+		return c.classify(ctx, ans, err)
+	}
+	if !ok {
+		return &channels.SendError{Class: channels.Temporary, Code: CodeBadAnswer, Reason: "Telegram answered answerCallbackQuery with false"}
+	}
+	return nil
 }
 
 // allowedUpdates are the update kinds Waymark asks Telegram for, in webhook and polling mode

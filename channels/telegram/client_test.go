@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -415,4 +416,59 @@ func TestConfigValidate(t *testing.T) {
 	if c.Kind() != channels.KindTelegram {
 		t.Errorf("Kind = %q", c.Kind())
 	}
+}
+
+// TestAnswerCallbackQuery answers the press recorded in testdata/callback_query.json through the
+// real client, with Telegram's recorded answers: accepted, a press answered too late, and 429.
+func TestAnswerCallbackQuery(t *testing.T) {
+	t.Parallel()
+	update, err := os.ReadFile("testdata/callback_query.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, ok, err := telegram.ParseUpdate(update)
+	if err != nil || !ok || in.CallbackQueryID == "" {
+		t.Fatalf("the recorded press: %+v, %v, %v", in, ok, err)
+	}
+	recorded := func(name string) string {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	answer := func(status int, body string) channeltest.Exchange {
+		return channeltest.Exchange{
+			Path:   botPath + "answerCallbackQuery",
+			Fields: map[string]string{"callback_query_id": in.CallbackQueryID},
+			// Nothing is shown to the person but the end of the button's progress.
+			Absent: []string{"text", "show_alert", "url", "cache_time"},
+			Check:  isMultipart,
+			Status: status,
+			Body:   body,
+		}
+	}
+	srv := channeltest.NewServer(t,
+		answer(200, recorded("answer_callback_query.json")),
+		answer(400, recorded("answer_callback_query_expired.json")),
+		answer(429, apiError(429, "Too Many Requests: retry after 3", `{"retry_after":3}`)),
+	)
+	logs := channeltest.NewLogCapture()
+	c := newClient(baseConfig())(srv.URL, logs.Logger()).(*telegram.Client)
+	if err := c.AnswerCallbackQuery(t.Context(), in.CallbackQueryID); err != nil {
+		t.Fatalf("AnswerCallbackQuery: %v", err)
+	}
+	err = c.AnswerCallbackQuery(t.Context(), in.CallbackQueryID)
+	if se := channels.Classify(err); se.Class != channels.Permanent || se.Code != "400" || !strings.Contains(se.Reason, "query is too old") {
+		t.Errorf("a late answer: %v, want permanent 400", err)
+	}
+	err = c.AnswerCallbackQuery(t.Context(), in.CallbackQueryID)
+	if se := channels.Classify(err); se.Class != channels.Throttled || se.RetryAfter != 3*time.Second {
+		t.Errorf("a throttled answer: %v, want throttled for 3 s", err)
+	}
+	// Refused before calling: no further exchange is expected.
+	if se := channels.Classify(c.AnswerCallbackQuery(t.Context(), "")); se.Class != channels.Permanent || se.Code != telegram.CodeBadCallbackQuery {
+		t.Errorf("no id: %v", se)
+	}
+	channeltest.AssertNoSecrets(t, secrets, logs.String(), err.Error())
 }

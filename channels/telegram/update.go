@@ -71,7 +71,8 @@ var startPayload = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 //   - a message with text (or a caption) in a private chat: From is the chat id in decimal,
 //     ProviderID "u<update_id>" (update ids are per bot, so store it with the channel), Text as
 //     sent; "/start PAYLOAD" from a deep link also sets StartPayload.
-//   - a press of an inline button in a private chat: Callback is the button's data, Text empty.
+//   - a press of an inline button in a private chat: Callback is the button's data,
+//     CallbackQueryID the press's id for AnswerCallbackQuery, Text empty.
 //
 // To is left empty: an update does not name the bot, the channel it arrived on does.
 //
@@ -125,6 +126,7 @@ func ParseUpdate(body []byte) (in channels.Inbound, updateID int64, ok bool, err
 		}
 		in.From = strconv.FormatInt(chatID, 10)
 		in.Callback = q.Data
+		in.CallbackQueryID = q.ID
 		return in, id, true, nil
 	}
 	return channels.Inbound{}, id, false, nil

@@ -46,6 +46,7 @@ func TestReceive(t *testing.T) {
 	start.StartPayload = "lang-am_c42"
 	callback := inbound("815200004", "")
 	callback.Callback = "lang:am"
+	callback.CallbackQueryID = "2151680941389837224"
 	ignored := channeltest.Received{Ignored: true}
 
 	cases := []channeltest.ReceiveCase{

@@ -55,7 +55,7 @@ func newApp(e *env, keys *pii.Keyring) (*app, error) {
 
 func (a *app) workerDeps() worker.Deps {
 	return worker.Deps{Workspaces: a.workspaces, Campaigns: a.campaigns, Senders: a.channels.senderFor,
-		SandboxReceipt: a.channels.receipt,
+		SandboxReceipts: a.channels.receipts, Outbox: a.outbox,
 		Chatbot: &chatbot.Handler{Pool: a.campaigns.Pool(), Inbox: a.inbox, Contacts: a.contacts, Workspaces: a.workspaces,
 			Store: a.chatbot, Keys: a.keys, Reply: a.channels, Logger: a.logger, ProviderConfirmsStop: a.channels.confirmsStop}}
 }

@@ -15,7 +15,7 @@ import (
 func cmdBench(ctx context.Context, c cmdIO, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	n := fs.Int("recipients", bench.DefaultRecipients, "how many recipients (`N`)")
-	workers := fs.Int("workers", 0, "River workers for the send queue and the baseline (`N`; default 200)")
+	workers := fs.Int("workers", 0, "River workers for the send queue and the baseline (`N`; default 20, as `waymark worker` runs)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	if err := parseFlags(fs, c, args); err != nil {
 		return err

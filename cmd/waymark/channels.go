@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waymark-org/waymark/campaigns"
@@ -90,7 +89,11 @@ func (cs *channelSet) senderFor(ctx context.Context, workspaceID int64, campaign
 		if err != nil {
 			return nil, ratelimit.Limit{}, err
 		}
-		return c.sb.WithRecorder(cs.outbox.Recorder(cs.pool, workspaceID, campaignID)), ratelimit.Limit{PerSecond: c.rate}, nil
+		if campaignID != nil {
+			// A campaign's send job writes its messages with its results (campaigns.TxCommitter).
+			return c.sb.WithRecorder(cs.outbox.BatchRecorder(workspaceID, campaignID)), ratelimit.Limit{PerSecond: c.rate}, nil
+		}
+		return c.sb.WithRecorder(cs.outbox.Recorder(cs.pool, workspaceID, nil)), ratelimit.Limit{PerSecond: c.rate}, nil
 	}
 	p, _, err := cs.configured(ctx, workspaceID, kind)
 	return p.sender, p.limit, err
@@ -109,17 +112,13 @@ func (cs *channelSet) rate(ctx context.Context, workspaceID int64, kind channels
 	return p.limit.PerSecond, err
 }
 
-// receipt decides the sandbox's receipt for a delivery and records it in the outbox.
-func (cs *channelSet) receipt(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error) {
+// receipts returns how a workspace's sandbox decides delivery receipts.
+func (cs *channelSet) receipts(ctx context.Context, workspaceID int64) (func(int64) channels.Status, error) {
 	c, err := cs.sandbox(ctx, workspaceID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	status := c.sb.Receipt(deliveryID)
-	if _, err := cs.outbox.SetStatus(ctx, tx, providerID, status); err != nil {
-		return "", err
-	}
-	return status, nil
+	return c.sb.Receipt, nil
 }
 
 // providerCache keeps one client per configured channel, rebuilt when the channel changes, so
@@ -256,23 +255,22 @@ func (cs *channelSet) webhooks() web.Webhooks {
 }
 
 // Reply sends a chatbot answer on a workspace's channel of a kind.
-func (cs *channelSet) Reply(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string) error {
+func (cs *channelSet) Reply(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string) (channels.Result, error) {
 	s, _, err := cs.senderFor(ctx, workspaceID, nil, kind)
 	if err != nil {
-		return err
+		return channels.Result{}, err
 	}
-	_, err = s.Send(ctx, channels.Message{To: to, Text: text, Segments: channels.CountSegments(text).Segments})
-	return err
+	return s.Send(ctx, channels.Message{To: to, Text: text, Segments: channels.CountSegments(text).Segments})
 }
 
 // Picker sends a choice of buttons where the channel has them (Telegram), else the text alone.
-func (cs *channelSet) Picker(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string, options [][]chatbot.Option) error {
+func (cs *channelSet) Picker(ctx context.Context, workspaceID int64, kind channels.Kind, to, text string, options [][]chatbot.Option) (channels.Result, error) {
 	if kind != channels.KindTelegram {
 		return cs.Reply(ctx, workspaceID, kind, to, text)
 	}
 	p, _, err := cs.configured(ctx, workspaceID, kind)
 	if err != nil {
-		return err
+		return channels.Result{}, err
 	}
 	rows := make([][]telegram.Button, len(options))
 	for i, row := range options {
@@ -280,8 +278,20 @@ func (cs *channelSet) Picker(ctx context.Context, workspaceID int64, kind channe
 			rows[i] = append(rows[i], telegram.Button{Text: o.Text, Data: o.Data})
 		}
 	}
-	_, err = p.tg.SendKeyboard(ctx, to, text, rows)
-	return err
+	return p.tg.SendKeyboard(ctx, to, text, rows)
+}
+
+// AnswerButton answers a Telegram callback query, so the pressed button stops showing progress;
+// other channels have no buttons to answer.
+func (cs *channelSet) AnswerButton(ctx context.Context, workspaceID int64, kind channels.Kind, callbackQueryID string) error {
+	if kind != channels.KindTelegram || callbackQueryID == "" {
+		return nil
+	}
+	p, _, err := cs.configured(ctx, workspaceID, kind)
+	if err != nil {
+		return err
+	}
+	return p.tg.AnswerCallbackQuery(ctx, callbackQueryID)
 }
 
 // confirmsStop says whether a workspace's channel answers STOP itself: a Twilio number does by

@@ -130,10 +130,16 @@ UPDATE contact_identities SET value_enc = @value_enc WHERE id = @id;
 
 -- name: ErasureMessagesDelete :one
 -- Erasure removes the messages a person exchanged: their inbound messages (linked, or from one
--- of their addresses) and what the sandbox recorded as sent to them.
+-- of their addresses), the answers Waymark sent them, and what the sandbox recorded as sent to
+-- them.
 WITH idx AS (
     SELECT ci.kind, ci.value_index FROM contact_identities ci
     WHERE ci.workspace_id = @workspace_id::bigint AND ci.contact_id = @contact_id::bigint
+), replies AS (
+    -- Answers to the inbound messages deleted below go with them too (ON DELETE CASCADE).
+    DELETE FROM replies r
+    WHERE r.workspace_id = @workspace_id::bigint AND r.contact_id = @contact_id::bigint
+    RETURNING 1
 ), inbound AS (
     DELETE FROM inbound_messages m
     WHERE m.workspace_id = @workspace_id::bigint
@@ -146,4 +152,8 @@ WITH idx AS (
       AND EXISTS (SELECT 1 FROM idx WHERE idx.kind = 'sandbox' AND idx.value_index = m.to_index)
     RETURNING 1
 )
-SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM outbox))::bigint AS deleted;
+SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM replies) + (SELECT count(*) FROM outbox))::bigint AS deleted;
+
+-- name: ErasureDeliveriesUnlink :exec
+-- Deliveries stay as anonymous evidence of what was sent: they lose their link to the contact.
+UPDATE deliveries SET contact_id = NULL WHERE workspace_id = @workspace_id AND contact_id = @contact_id;

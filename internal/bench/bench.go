@@ -28,8 +28,8 @@ import (
 const DefaultRecipients = 100_000
 
 // DefaultWorkers is River's MaxWorkers for the sandbox send queue and the baseline queue unless
-// told otherwise.
-const DefaultWorkers = 200
+// told otherwise: what `waymark worker` runs with, so the bench measures the product as shipped.
+const DefaultWorkers = worker.DefaultSendWorkers
 
 // River's fetch settings for both the engine and the baseline. They are the ones River's own CLI
 // benchmark used: the defaults (100 ms cooldown, 1 s poll) would make both runs wait on timers
@@ -127,11 +127,6 @@ func Run(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring, opts Option
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if limit := poolWorkerLimit(pool); opts.Workers > limit {
-		opts.Logger.Warn("bench: fewer send workers than asked, to fit the connection pool",
-			"asked", opts.Workers, "workers", limit, "pool_max_conns", pool.Config().MaxConns)
-		opts.Workers = limit
-	}
 	inserter, err := worker.NewInserter(pool)
 	if err != nil {
 		return res, err
@@ -194,15 +189,6 @@ func Run(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring, opts Option
 		res.DispatchVsRiver = math.Round(res.DispatchPerSecond/res.RiverWorkPerSecond*1000) / 1000
 	}
 	return res, nil
-}
-
-// poolWorkerLimit is the most send workers pool can serve without running dry. A send job
-// acquires a second connection while its claim transaction holds one (to load the campaign's
-// renderer on a cold cache), so when every connection is held by a claim, all of them wait for
-// one more and nothing moves until timeouts fire; River itself holds one connection for LISTEN and
-// needs another to fetch and complete jobs.
-func poolWorkerLimit(pool *pgxpool.Pool) int {
-	return max(1, (int(pool.Config().MaxConns)-2)/2)
 }
 
 // seconds rounds d to milliseconds, as seconds.

@@ -32,7 +32,8 @@ const stopTimeout = 30 * time.Second
 var errForeignWorkspace = errors.New("waymark bench is working this queue: it sends only its own workspace's messages")
 
 // sandboxWiring is the sandbox channel as the binary wires it (cmd/waymark): one Sandbox with the
-// default settings, recording into the outbox through the pool, with unlimited rate.
+// default settings, recording a send job's messages into the outbox with its results, with
+// unlimited rate.
 type sandboxWiring struct {
 	workspaceID int64
 	pool        *pgxpool.Pool
@@ -47,16 +48,14 @@ func (w *sandboxWiring) senders(ctx context.Context, workspaceID int64, campaign
 	if kind != channels.KindSandbox {
 		return nil, ratelimit.Limit{}, campaigns.ErrNoChannel
 	}
-	return w.sb.WithRecorder(w.outbox.Recorder(w.pool, workspaceID, campaignID)), ratelimit.Limit{}, nil
+	return w.sb.WithRecorder(w.outbox.BatchRecorder(workspaceID, campaignID)), ratelimit.Limit{}, nil
 }
 
-func (w *sandboxWiring) receipt(ctx context.Context, tx pgx.Tx, workspaceID, deliveryID int64, providerID string) (channels.Status, error) {
+func (w *sandboxWiring) receipts(ctx context.Context, workspaceID int64) (func(int64) channels.Status, error) {
 	if workspaceID != w.workspaceID {
-		return "", errForeignWorkspace
+		return nil, errForeignWorkspace
 	}
-	status := w.sb.Receipt(deliveryID)
-	_, err := w.outbox.SetStatus(ctx, tx, providerID, status)
-	return status, err
+	return w.sb.Receipt, nil
 }
 
 // dispatch starts a River client built by worker.NewClient, as `waymark worker` builds it, and
@@ -65,7 +64,7 @@ func (w *sandboxWiring) receipt(ctx context.Context, tx pgx.Tx, workspaceID, del
 // compete with the work being timed; the count is then checked against the table.
 func (r *run) dispatch(ctx context.Context, want int) (time.Duration, error) {
 	wiring := &sandboxWiring{workspaceID: r.workspaceID, pool: r.pool, outbox: messages.NewOutbox(r.pool, r.keys), sb: sandbox.New(nil, sandbox.Settings{})}
-	deps := worker.Deps{Workspaces: workspaces.NewStore(r.pool), Campaigns: r.campaigns, Senders: wiring.senders, SandboxReceipt: wiring.receipt}
+	deps := worker.Deps{Workspaces: workspaces.NewStore(r.pool), Campaigns: r.campaigns, Senders: wiring.senders, SandboxReceipts: wiring.receipts, Outbox: wiring.outbox}
 	client, err := worker.NewClient(r.pool, deps, worker.Options{Logger: r.log, SendWorkers: r.opts.Workers,
 		FetchCooldown: fetchCooldown, FetchPollInterval: fetchPollInterval})
 	if err != nil {

@@ -90,6 +90,9 @@ func fanOut(ctx context.Context, pool *pgxpool.Pool, store *campaigns.Store, job
 	if res.runID == 0 {
 		return res, errors.New("the campaign did not start a run (was it scheduled?)")
 	}
+	if err := store.WarmRenderer(ctx, res.runID, renderers); err != nil {
+		return res, err
+	}
 	for done := false; !done; {
 		n := 0
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {

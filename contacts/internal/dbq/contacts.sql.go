@@ -567,10 +567,30 @@ func (q *Queries) ContactUpdate(ctx context.Context, arg ContactUpdateParams) (C
 	return i, err
 }
 
+const erasureDeliveriesUnlink = `-- name: ErasureDeliveriesUnlink :exec
+UPDATE deliveries SET contact_id = NULL WHERE workspace_id = $1 AND contact_id = $2
+`
+
+type ErasureDeliveriesUnlinkParams struct {
+	WorkspaceID int64
+	ContactID   *int64
+}
+
+// Deliveries stay as anonymous evidence of what was sent: they lose their link to the contact.
+func (q *Queries) ErasureDeliveriesUnlink(ctx context.Context, arg ErasureDeliveriesUnlinkParams) error {
+	_, err := q.db.Exec(ctx, erasureDeliveriesUnlink, arg.WorkspaceID, arg.ContactID)
+	return err
+}
+
 const erasureMessagesDelete = `-- name: ErasureMessagesDelete :one
 WITH idx AS (
     SELECT ci.kind, ci.value_index FROM contact_identities ci
     WHERE ci.workspace_id = $1::bigint AND ci.contact_id = $2::bigint
+), replies AS (
+    -- Answers to the inbound messages deleted below go with them too (ON DELETE CASCADE).
+    DELETE FROM replies r
+    WHERE r.workspace_id = $1::bigint AND r.contact_id = $2::bigint
+    RETURNING 1
 ), inbound AS (
     DELETE FROM inbound_messages m
     WHERE m.workspace_id = $1::bigint
@@ -583,7 +603,7 @@ WITH idx AS (
       AND EXISTS (SELECT 1 FROM idx WHERE idx.kind = 'sandbox' AND idx.value_index = m.to_index)
     RETURNING 1
 )
-SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM outbox))::bigint AS deleted
+SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM replies) + (SELECT count(*) FROM outbox))::bigint AS deleted
 `
 
 type ErasureMessagesDeleteParams struct {
@@ -592,7 +612,8 @@ type ErasureMessagesDeleteParams struct {
 }
 
 // Erasure removes the messages a person exchanged: their inbound messages (linked, or from one
-// of their addresses) and what the sandbox recorded as sent to them.
+// of their addresses), the answers Waymark sent them, and what the sandbox recorded as sent to
+// them.
 func (q *Queries) ErasureMessagesDelete(ctx context.Context, arg ErasureMessagesDeleteParams) (int64, error) {
 	row := q.db.QueryRow(ctx, erasureMessagesDelete, arg.WorkspaceID, arg.ContactID)
 	var deleted int64

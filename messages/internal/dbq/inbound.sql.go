@@ -7,10 +7,31 @@ package dbq
 
 import (
 	"context"
+	"time"
 )
 
+const inboundClaim = `-- name: InboundClaim :execrows
+UPDATE inbound_messages SET handled_at = now()
+WHERE workspace_id = $1 AND id = $2 AND handled_at IS NULL
+`
+
+type InboundClaimParams struct {
+	WorkspaceID int64
+	ID          int64
+}
+
+// Starts handling a message inside the handling transaction: only one run changes the row, and a
+// concurrent run waits on its lock and then finds it handled.
+func (q *Queries) InboundClaim(ctx context.Context, arg InboundClaimParams) (int64, error) {
+	result, err := q.db.Exec(ctx, inboundClaim, arg.WorkspaceID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const inboundGet = `-- name: InboundGet :one
-SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload FROM inbound_messages WHERE workspace_id = $1 AND id = $2
+SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload, callback_query_id FROM inbound_messages WHERE workspace_id = $1 AND id = $2
 `
 
 type InboundGetParams struct {
@@ -34,6 +55,7 @@ func (q *Queries) InboundGet(ctx context.Context, arg InboundGetParams) (Inbound
 		&i.HandledAt,
 		&i.Callback,
 		&i.StartPayload,
+		&i.CallbackQueryID,
 	)
 	return i, err
 }
@@ -73,21 +95,24 @@ func (q *Queries) InboundHandled(ctx context.Context, arg InboundHandledParams) 
 }
 
 const inboundInsert = `-- name: InboundInsert :one
-INSERT INTO inbound_messages (workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, callback, start_payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO inbound_messages (workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, callback, start_payload,
+    callback_query_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+    $9)
 ON CONFLICT (workspace_id, channel_kind, provider_id) DO NOTHING
 RETURNING id
 `
 
 type InboundInsertParams struct {
-	WorkspaceID  int64
-	ChannelKind  string
-	ProviderID   string
-	FromEnc      []byte
-	FromIndex    []byte
-	TextEnc      []byte
-	Callback     string
-	StartPayload string
+	WorkspaceID     int64
+	ChannelKind     string
+	ProviderID      string
+	FromEnc         []byte
+	FromIndex       []byte
+	TextEnc         []byte
+	Callback        string
+	StartPayload    string
+	CallbackQueryID string
 }
 
 // Returns no row when the provider's id is already stored: a retried webhook stores nothing.
@@ -101,6 +126,7 @@ func (q *Queries) InboundInsert(ctx context.Context, arg InboundInsertParams) (i
 		arg.TextEnc,
 		arg.Callback,
 		arg.StartPayload,
+		arg.CallbackQueryID,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -108,22 +134,29 @@ func (q *Queries) InboundInsert(ctx context.Context, arg InboundInsertParams) (i
 }
 
 const inboundListByContact = `-- name: InboundListByContact :many
-SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload FROM inbound_messages
-WHERE workspace_id = $1 AND contact_id = $2 AND id > $3
-ORDER BY id LIMIT $4
+SELECT id, workspace_id, channel_kind, provider_id, from_enc, from_index, text_enc, contact_id, received_at, handled_at, callback, start_payload, callback_query_id FROM inbound_messages
+WHERE workspace_id = $1 AND contact_id = $2::bigint
+  AND (received_at > $3 OR (received_at = $3 AND $4::boolean AND id > $5))
+ORDER BY received_at, id LIMIT $6
 `
 
 type InboundListByContactParams struct {
 	WorkspaceID int64
-	ContactID   *int64
+	ContactID   int64
+	AfterAt     time.Time
+	AfterIn     bool
 	AfterID     int64
 	MaxRows     int32
 }
 
+// A page of a contact's messages in time order after the position (after_at, after_in, after_id)
+// of the conversation's order (time, inbound before outbound, id).
 func (q *Queries) InboundListByContact(ctx context.Context, arg InboundListByContactParams) ([]InboundMessage, error) {
 	rows, err := q.db.Query(ctx, inboundListByContact,
 		arg.WorkspaceID,
 		arg.ContactID,
+		arg.AfterAt,
+		arg.AfterIn,
 		arg.AfterID,
 		arg.MaxRows,
 	)
@@ -147,6 +180,7 @@ func (q *Queries) InboundListByContact(ctx context.Context, arg InboundListByCon
 			&i.HandledAt,
 			&i.Callback,
 			&i.StartPayload,
+			&i.CallbackQueryID,
 		); err != nil {
 			return nil, err
 		}

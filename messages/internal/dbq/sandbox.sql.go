@@ -43,11 +43,51 @@ func (q *Queries) OutboxInsert(ctx context.Context, arg OutboxInsertParams) (int
 	return id, err
 }
 
+const outboxInsertBatch = `-- name: OutboxInsertBatch :exec
+INSERT INTO sandbox_messages (id, workspace_id, delivery_id, campaign_id, to_enc, to_index, text_enc, language, segments, sent_at)
+OVERRIDING SYSTEM VALUE
+SELECT x.id, $1, nullif(x.delivery_id, 0), $2::bigint, x.to_enc, x.to_index, x.text_enc,
+       x.language, x.segments, x.sent_at
+FROM (SELECT unnest($3::bigint[]) AS id, unnest($4::bigint[]) AS delivery_id,
+             unnest($5::bytea[]) AS to_enc, unnest($6::bytea[]) AS to_index,
+             unnest($7::bytea[]) AS text_enc, unnest($8::text[]) AS language,
+             unnest($9::int[]) AS segments, unnest($10::timestamptz[]) AS sent_at) x
+`
+
+type OutboxInsertBatchParams struct {
+	WorkspaceID int64
+	CampaignID  *int64
+	Ids         []int64
+	DeliveryIds []int64
+	ToEncs      [][]byte
+	ToIndexes   [][]byte
+	TextEncs    [][]byte
+	Languages   []string
+	Segments    []int32
+	SentAts     []time.Time
+}
+
+func (q *Queries) OutboxInsertBatch(ctx context.Context, arg OutboxInsertBatchParams) error {
+	_, err := q.db.Exec(ctx, outboxInsertBatch,
+		arg.WorkspaceID,
+		arg.CampaignID,
+		arg.Ids,
+		arg.DeliveryIds,
+		arg.ToEncs,
+		arg.ToIndexes,
+		arg.TextEncs,
+		arg.Languages,
+		arg.Segments,
+		arg.SentAts,
+	)
+	return err
+}
+
 const outboxListByTo = `-- name: OutboxListByTo :many
 SELECT id, campaign_id, to_enc, text_enc, language, status, sent_at
 FROM sandbox_messages
 WHERE workspace_id = $1 AND to_index = $2
-ORDER BY id DESC
+ORDER BY sent_at DESC, id DESC
 LIMIT $3
 `
 
@@ -67,7 +107,8 @@ type OutboxListByToRow struct {
 	SentAt     time.Time
 }
 
-// Newest first, so that LIMIT keeps the latest messages; the caller puts them in order.
+// Newest first, so that LIMIT keeps the latest messages; the caller puts them in order. By time
+// sent, not id: batch recorders reserve ids ahead of sending.
 func (q *Queries) OutboxListByTo(ctx context.Context, arg OutboxListByToParams) ([]OutboxListByToRow, error) {
 	rows, err := q.db.Query(ctx, outboxListByTo, arg.WorkspaceID, arg.ToIndex, arg.MaxRows)
 	if err != nil {
@@ -89,6 +130,33 @@ func (q *Queries) OutboxListByTo(ctx context.Context, arg OutboxListByToParams) 
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const outboxReserveIDs = `-- name: OutboxReserveIDs :many
+SELECT nextval(pg_get_serial_sequence('sandbox_messages', 'id'))::bigint AS id
+FROM generate_series(1, $1::int)
+`
+
+// Row ids for messages a batch recorder writes later (OutboxInsertBatch), so that each message has
+// its provider id when it is sent.
+func (q *Queries) OutboxReserveIDs(ctx context.Context, n int32) ([]int64, error) {
+	rows, err := q.db.Query(ctx, outboxReserveIDs, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -124,6 +192,25 @@ func (q *Queries) OutboxSetStatus(ctx context.Context, arg OutboxSetStatusParams
 	var i OutboxSetStatusRow
 	err := row.Scan(&i.Changed, &i.Found)
 	return i, err
+}
+
+const outboxSetStatuses = `-- name: OutboxSetStatuses :exec
+UPDATE sandbox_messages m SET status = x.status, status_rank = x.status_rank
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS status,
+             unnest($3::smallint[]) AS status_rank) x
+WHERE m.id = x.id AND m.status_rank < x.status_rank
+`
+
+type OutboxSetStatusesParams struct {
+	Ids         []int64
+	Statuses    []string
+	StatusRanks []int16
+}
+
+// OutboxSetStatus for many messages at once (the sandbox's receipts of one send job), forward only.
+func (q *Queries) OutboxSetStatuses(ctx context.Context, arg OutboxSetStatusesParams) error {
+	_, err := q.db.Exec(ctx, outboxSetStatuses, arg.Ids, arg.Statuses, arg.StatusRanks)
+	return err
 }
 
 const sandboxSettingsGet = `-- name: SandboxSettingsGet :one

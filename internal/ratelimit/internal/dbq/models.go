@@ -162,18 +162,19 @@ type Delivery struct {
 }
 
 type InboundMessage struct {
-	ID           int64
-	WorkspaceID  int64
-	ChannelKind  string
-	ProviderID   string
-	FromEnc      []byte
-	FromIndex    []byte
-	TextEnc      []byte
-	ContactID    *int64
-	ReceivedAt   time.Time
-	HandledAt    *time.Time
-	Callback     string
-	StartPayload string
+	ID              int64
+	WorkspaceID     int64
+	ChannelKind     string
+	ProviderID      string
+	FromEnc         []byte
+	FromIndex       []byte
+	TextEnc         []byte
+	ContactID       *int64
+	ReceivedAt      time.Time
+	HandledAt       *time.Time
+	Callback        string
+	StartPayload    string
+	CallbackQueryID string
 }
 
 type KeywordOverride struct {
@@ -188,6 +189,22 @@ type RateBucket struct {
 	Key       string
 	Tokens    float64
 	UpdatedAt time.Time
+}
+
+type Reply struct {
+	ID          int64
+	WorkspaceID int64
+	ContactID   int64
+	MessageID   int64
+	Seq         int16
+	ChannelKind string
+	TextEnc     []byte
+	ButtonsEnc  []byte
+	ProviderID  *string
+	Status      string
+	Error       string
+	CreatedAt   time.Time
+	SentAt      *time.Time
 }
 
 type SandboxMessage struct {
