@@ -238,7 +238,7 @@ func (s *Store) Stats(ctx context.Context, workspaceID, id int64) (Stats, error)
 	if err != nil {
 		return Stats{}, err
 	}
-	rows, err := s.q.CampaignStats(ctx, &c.ID)
+	rows, err := s.q.CampaignStats(ctx, c.ID)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -778,9 +778,6 @@ func (s *Store) Erase(ctx context.Context, workspaceID, id int64, by workspaces.
 	if _, err := q.ErasureMessagesDelete(ctx, dbq.ErasureMessagesDeleteParams{WorkspaceID: workspaceID, ContactID: id}); err != nil {
 		return err
 	}
-	if err := q.ErasureDeliveriesUnlink(ctx, dbq.ErasureDeliveriesUnlinkParams{WorkspaceID: workspaceID, ContactID: &id}); err != nil {
-		return err
-	}
 	n, err := q.ContactDelete(ctx, dbq.ContactDeleteParams{WorkspaceID: workspaceID, ID: id})
 	if err != nil {
 		return err

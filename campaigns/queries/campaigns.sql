@@ -200,7 +200,7 @@ GROUP BY status, channel_kind, language;
 
 -- name: CampaignStats :many
 SELECT status, channel_kind, language, count(*)::bigint AS n, coalesce(sum(segments), 0)::bigint AS segments
-FROM deliveries WHERE campaign_id = @campaign_id
+FROM deliveries WHERE campaign_run_id IN (SELECT r.id FROM campaign_runs r WHERE r.campaign_id = @campaign_id)
 GROUP BY status, channel_kind, language;
 
 -- name: DeliveriesRequeueSending :exec

@@ -153,7 +153,3 @@ WITH idx AS (
     RETURNING 1
 )
 SELECT ((SELECT count(*) FROM inbound) + (SELECT count(*) FROM replies) + (SELECT count(*) FROM outbox))::bigint AS deleted;
-
--- name: ErasureDeliveriesUnlink :exec
--- Deliveries stay as anonymous evidence of what was sent: they lose their link to the contact.
-UPDATE deliveries SET contact_id = NULL WHERE workspace_id = @workspace_id AND contact_id = @contact_id;

@@ -378,7 +378,7 @@ func (q *Queries) CampaignSetState(ctx context.Context, arg CampaignSetStatePara
 
 const campaignStats = `-- name: CampaignStats :many
 SELECT status, channel_kind, language, count(*)::bigint AS n, coalesce(sum(segments), 0)::bigint AS segments
-FROM deliveries WHERE campaign_id = $1
+FROM deliveries WHERE campaign_run_id IN (SELECT r.id FROM campaign_runs r WHERE r.campaign_id = $1)
 GROUP BY status, channel_kind, language
 `
 
@@ -390,7 +390,7 @@ type CampaignStatsRow struct {
 	Segments    int64
 }
 
-func (q *Queries) CampaignStats(ctx context.Context, campaignID *int64) ([]CampaignStatsRow, error) {
+func (q *Queries) CampaignStats(ctx context.Context, campaignID int64) ([]CampaignStatsRow, error) {
 	rows, err := q.db.Query(ctx, campaignStats, campaignID)
 	if err != nil {
 		return nil, err

@@ -567,21 +567,6 @@ func (q *Queries) ContactUpdate(ctx context.Context, arg ContactUpdateParams) (C
 	return i, err
 }
 
-const erasureDeliveriesUnlink = `-- name: ErasureDeliveriesUnlink :exec
-UPDATE deliveries SET contact_id = NULL WHERE workspace_id = $1 AND contact_id = $2
-`
-
-type ErasureDeliveriesUnlinkParams struct {
-	WorkspaceID int64
-	ContactID   *int64
-}
-
-// Deliveries stay as anonymous evidence of what was sent: they lose their link to the contact.
-func (q *Queries) ErasureDeliveriesUnlink(ctx context.Context, arg ErasureDeliveriesUnlinkParams) error {
-	_, err := q.db.Exec(ctx, erasureDeliveriesUnlink, arg.WorkspaceID, arg.ContactID)
-	return err
-}
-
 const erasureMessagesDelete = `-- name: ErasureMessagesDelete :one
 WITH idx AS (
     SELECT ci.kind, ci.value_index FROM contact_identities ci
