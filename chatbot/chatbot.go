@@ -21,6 +21,7 @@ import (
 
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/contacts"
+	"github.com/waymark-org/waymark/internal/db"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/locales"
 	"github.com/waymark-org/waymark/messages"
@@ -117,6 +118,12 @@ func ParseDeepLink(payload string) (lang string, campaignID int64) {
 // later; a permanent one marks that answer failed and goes on with the next.
 func (h *Handler) Handle(ctx context.Context, args HandleArgs) error {
 	msg, err := h.Inbox.Get(ctx, args.WorkspaceID, args.MessageID)
+	if errors.Is(err, db.ErrNotFound) {
+		// Erased with its sender, or deleted past the workspace's retention while the job waited
+		// for a retry: there is nothing left to handle or answer, and retrying cannot change that.
+		h.logger().Info("inbound message no longer stored; nothing to handle", "workspace", args.WorkspaceID, "message", args.MessageID)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -198,11 +205,11 @@ func (h *Handler) decide(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace
 		}
 		return &id, []answer{{text: Localized(lang, locales.StartConfirmation, nil)}}, nil
 	case msg.Kind == channels.KindTelegram && strings.HasPrefix(msg.Callback, "lang:"):
-		lang := strings.TrimPrefix(msg.Callback, "lang:")
-		if locales.Name(lang) == "" {
+		lang, err := contacts.NormalizeLanguage(strings.TrimPrefix(msg.Callback, "lang:"))
+		if err != nil || locales.Name(lang) == "" {
 			return nil, nil, nil // not a button of ours
 		}
-		id, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+		id, err := h.pickedLanguage(ctx, tx, ws, msg, lang)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -210,6 +217,29 @@ func (h *Handler) decide(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace
 	}
 	// Text, and menu buttons, go to the conversation.
 	return h.converse(ctx, tx, ws, msg)
+}
+
+// pickedLanguage sets the language a person picked with a language button, inside tx, and returns
+// their contact. A chat without a contact (erased since the picker was sent, or a picker forwarded
+// from another chat) is treated as any unknown sender: it becomes a contact, in the language it
+// asked for and with no consent, since asking for a language is not asking for messages. The
+// alternative, ignoring the press, would leave a person who asked something without an answer.
+func (h *Handler) pickedLanguage(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, lang string) (int64, error) {
+	id, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+	if !errors.Is(err, db.ErrNotFound) {
+		return id, err
+	}
+	id, _, created, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, lang)
+	if err != nil {
+		return 0, err
+	}
+	if !created {
+		// Made by another message of the same chat since the lookup above: set the language now.
+		return h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+	}
+	h.logger().Info("language button pressed in a chat without a contact; made one without consent",
+		"workspace", ws.ID, "message", msg.ID, "contact", id)
+	return id, nil
 }
 
 // storeAnswers stores the answers inside the handling transaction, pending, each taking one

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
+	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/chatbot/internal/dbq"
 	"github.com/waymark-org/waymark/contacts"
@@ -29,19 +30,55 @@ const languagePickerNode = "~language"
 // keywords first (STOP takes effect before anything else can be sent), then the chatbot's menus.
 // It returns the sender's contact, made if unknown, and the answers.
 func (h *Handler) converse(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage) (*int64, []answer, error) {
-	id, lang, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, ws.DefaultLanguage)
+	id, lang, created, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, ws.DefaultLanguage)
 	if err != nil {
 		return nil, nil, err
+	}
+	// A contact made just now has the workspace's language, not one the person chose.
+	spoken := ""
+	if !created {
+		spoken = speakable(ws, lang)
 	}
 	if lang == "" {
 		lang = ws.DefaultLanguage
 	}
-	answers, err := h.converseAs(ctx, tx, ws, msg, id, lang)
+	answers, err := h.converseAs(ctx, tx, ws, msg, id, lang, spoken)
 	return &id, answers, err
 }
 
-// converseAs is converse once the sender is known: contact id, speaking lang.
-func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang string) ([]answer, error) {
+// speakable returns the shipped language a contact whose language is lang is answered in: lang
+// itself, or the first shipped language of the workspace's fallback chain for it (fa-IR -> fa),
+// without the workspace's default language; "" when there is none, or lang is empty.
+func speakable(ws workspaces.Workspace, lang string) string {
+	if lang == "" {
+		return ""
+	}
+	for _, l := range campaigns.Chain(lang, ws.LanguageFallbacks, "") {
+		if locales.Name(l) != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// keywordAnswerLanguage picks the language STOP, START and HELP are answered in: the person's
+// own (spoken, the contact's language when Waymark speaks it), so that an English STOP from an
+// Amharic speaker is confirmed in Amharic; else the keyword's language (an unknown sender, or a
+// contact without a language Waymark speaks), else lang, the language the conversation uses.
+func keywordAnswerLanguage(spoken, kwLang, lang string) string {
+	switch {
+	case spoken != "":
+		return spoken
+	case kwLang != "":
+		return kwLang
+	}
+	return lang
+}
+
+// converseAs is converse once the sender is known: contact id, speaking lang (the contact's, or
+// the workspace's default), and spoken, the contact's own language when Waymark speaks it and
+// the contact was not made by this message.
+func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang, spoken string) ([]answer, error) {
 	overrides, err := overrides(ctx, tx, ws.ID)
 	if err != nil {
 		return nil, err
@@ -50,6 +87,7 @@ func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Works
 	say := func(lang, msgID string, data map[string]any) []answer {
 		return []answer{{text: Localized(lang, msgID, data)}}
 	}
+	answerLang := keywordAnswerLanguage(spoken, kwLang, lang)
 	evidence := map[string]any{"message_id": msg.ID, "keyword_language": kwLang}
 	switch intent {
 	case IntentStop:
@@ -64,14 +102,14 @@ func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Works
 		if h.ProviderConfirmsStop != nil && h.ProviderConfirmsStop(ctx, ws.ID, msg.Kind) {
 			return nil, nil
 		}
-		return say(kwLang, locales.StopConfirmation, nil), nil
+		return say(answerLang, locales.StopConfirmation, nil), nil
 	case IntentStart:
 		if err := h.Contacts.KeywordConsent(ctx, tx, ws.ID, id, msg.Kind, contacts.StatusOptIn, evidence); err != nil {
 			return nil, err
 		}
-		return say(kwLang, locales.StartConfirmation, nil), nil
+		return say(answerLang, locales.StartConfirmation, nil), nil
 	case IntentHelp:
-		return say(kwLang, locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
+		return say(answerLang, locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
 	case IntentLanguage:
 		if err := h.Store.setConversation(ctx, tx, ws.ID, id, languagePickerNode, ws.ConversationTTLSeconds); err != nil {
 			return nil, err
@@ -98,7 +136,7 @@ func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Works
 	}
 	if tree == nil {
 		// No menus yet: say who we are and how to stop, never nothing.
-		return say(lang, locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
+		return say(keywordAnswerLanguage(spoken, "", lang), locales.HelpReply, map[string]any{"Sender": senderName(ws)}), nil
 	}
 	input := msg.Text
 	if msg.Callback != "" {

@@ -456,36 +456,6 @@ func (s *Store) SetTelegramOffset(ctx context.Context, tx pgx.Tx, channelID, nex
 	return s.q.WithTx(tx).TelegramOffsetSet(ctx, dbq.TelegramOffsetSetParams{ChannelID: channelID, NextOffset: next})
 }
 
-// RotateKeys re-encrypts channel credentials under the newest key.
-func RotateKeys(ctx context.Context, pool *pgxpool.Pool, keys *pii.Keyring) (int, error) {
-	q := dbq.New(pool)
-	n := 0
-	for after := int64(0); ; {
-		rows, err := q.ChannelSecretsToRotate(ctx, dbq.ChannelSecretsToRotateParams{AfterID: after, MaxRows: 500})
-		if err != nil || len(rows) == 0 {
-			return n, err
-		}
-		for _, r := range rows {
-			after = r.ID
-			if !keys.NeedsRotation(r.SecretsEnc) {
-				continue
-			}
-			plain, err := keys.Decrypt(r.SecretsEnc, []byte(aadSecrets))
-			if err != nil {
-				return n, fmt.Errorf("channel %d: %w", r.ID, err)
-			}
-			enc, err := keys.Encrypt(plain, []byte(aadSecrets))
-			if err != nil {
-				return n, err
-			}
-			if err := q.ChannelSecretsSet(ctx, dbq.ChannelSecretsSetParams{ID: r.ID, SecretsEnc: enc}); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-}
-
 func notFound(err error) error {
 	if errors.Is(db.NotFound(err), db.ErrNotFound) {
 		return errcode.Wrap(db.ErrNotFound, errcode.NotFound, "no such channel in this workspace")

@@ -944,33 +944,34 @@ func (s *Store) setLanguage(ctx context.Context, q *dbq.Queries, workspaceID, co
 
 // EnsureContact returns, inside tx, the contact an address belongs to, making one with no
 // consent when the sender is unknown: writing in is not asking for messages. language is the
-// new contact's language until the person picks another; the contact's own language is returned.
-func (s *Store) EnsureContact(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (int64, string, error) {
+// new contact's language until the person picks another; the contact's own language is returned,
+// and created says the sender was unknown until now.
+func (s *Store) EnsureContact(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (id int64, lang string, created bool, err error) {
 	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
 	if err != nil {
-		return 0, "", fieldErr(err)
+		return 0, "", false, fieldErr(err)
 	}
 	q := s.q.WithTx(tx)
 	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	if len(found) > 0 {
 		row, err := q.ContactGet(ctx, dbq.ContactGetParams{WorkspaceID: ws.ID, ID: found[0].ContactID})
 		if err != nil {
-			return 0, "", err
+			return 0, "", false, err
 		}
-		return row.ID, row.Language, nil
+		return row.ID, row.Language, false, nil
 	}
 	row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
 		Tags: []string{}, ChannelOrder: []string{string(k)}})
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	if _, err := s.addIdentity(ctx, q, ws, row.ID, "", IdentityInput{Kind: string(k), Value: val}, "identity"); err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
-	return row.ID, language, nil
+	return row.ID, language, true, nil
 }
 
 // KeywordConsent records, inside tx, an opt-in or opt-out the person sent as a keyword (STOP,

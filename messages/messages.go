@@ -3,7 +3,7 @@
 // per-workspace settings, every inbound message, stored before it is acknowledged so that
 // nothing a person writes is lost, and the answers sent to them, stored before they are sent so
 // that each is sent once. Addresses and texts are personal data: they are stored encrypted and
-// found through blind indexes.
+// found through blind indexes, and deleted once older than their workspace's message retention.
 package messages
 
 import (

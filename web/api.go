@@ -141,6 +141,7 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 		SenderName         *string              `json:"sender_name"`
 		RepliesPerHour     *int                 `json:"replies_per_hour"`
 		ConversationTTL    *int                 `json:"conversation_ttl_seconds"`
+		MessageRetention   *int                 `json:"message_retention_days"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
@@ -169,6 +170,9 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 	}
 	if body.ConversationTTL != nil {
 		st.ConversationTTL = *body.ConversationTTL
+	}
+	if body.MessageRetention != nil {
+		st.MessageRetentionDays = *body.MessageRetention
 	}
 	ws, err = s.deps.Workspaces.UpdateSettings(r.Context(), p.WorkspaceID, st, p.Actor())
 	if err != nil {

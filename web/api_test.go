@@ -252,6 +252,22 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 			t.Fatalf("audit entries, newest first: %q; want to start with %q", seen, want)
 		}
 	}
+
+	// Message retention: 90 days until changed, never "keep for ever", and changing it leaves
+	// the other settings as they were.
+	if _, body = f.do(t, "GET", "/api/v1/workspace", admin, ""); body["message_retention_days"] != float64(90) {
+		t.Fatalf("default message retention: %v", body["message_retention_days"])
+	}
+	status, body = f.do(t, "PATCH", "/api/v1/workspace", admin, `{"message_retention_days": 30}`)
+	if status != 200 || body["message_retention_days"] != float64(30) || body["audit_retention_days"] != float64(400) {
+		t.Fatalf("patch message retention: %d %v", status, body)
+	}
+	for _, bad := range []string{"0", "-1", "36501"} {
+		status, body = f.do(t, "PATCH", "/api/v1/workspace", admin, `{"message_retention_days": `+bad+`}`)
+		if e, _ := body["error"].(map[string]any); status != http.StatusBadRequest || e["field"] != "message_retention_days" {
+			t.Fatalf("message retention %s: %d %v, want 400 naming the field", bad, status, body)
+		}
+	}
 }
 
 // TestTokenNeverStored checks that no table holds the plain token and no log line shows it.

@@ -29,7 +29,7 @@ func TestAuditPruneKeepsWhatRetentionKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.UpdateSettings(ctx, short.ID, workspaces.Settings{AuditRetentionDays: 30, DefaultLanguage: "en"}, workspaces.SystemActor); err != nil {
+	if _, err := store.UpdateSettings(ctx, short.ID, workspaces.Settings{AuditRetentionDays: 30, DefaultLanguage: "en", MessageRetentionDays: 90}, workspaces.SystemActor); err != nil {
 		t.Fatal(err)
 	}
 	for _, ws := range []workspaces.Workspace{short, forever} {

@@ -74,6 +74,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	renderers := campaigns.NewRendererCache()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &AuditPruneWorker{Workspaces: deps.Workspaces, Logger: opts.Logger})
+	river.AddWorker(workers, &MessagePruneWorker{Workspaces: deps.Workspaces, Messages: messages.NewRetention(pool), Logger: opts.Logger})
 	river.AddWorker(workers, &StartWorker{Pool: pool, Campaigns: deps.Campaigns})
 	river.AddWorker(workers, &FanoutWorker{Pool: pool, Campaigns: deps.Campaigns, Renderers: renderers})
 	river.AddWorker(workers, &SendWorker{Campaigns: deps.Campaigns, Senders: deps.Senders, Renderers: renderers})
@@ -100,6 +101,9 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return AuditPruneArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return MessagePruneArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(campaigns.ProgressInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return campaigns.ProgressArgs{}, nil },

@@ -68,15 +68,19 @@ type Workspace struct {
 	// RepliesPerHour caps the replies one sender can trigger.
 	RepliesPerHour int `json:"replies_per_hour"`
 	// ConversationTTLSeconds is how long a person's place in the menus is kept.
-	ConversationTTLSeconds int       `json:"conversation_ttl_seconds"`
-	CreatedAt              time.Time `json:"created_at"`
+	ConversationTTLSeconds int `json:"conversation_ttl_seconds"`
+	// MessageRetentionDays is how long the texts of a conversation (inbound messages, the answers
+	// to them, the sandbox's outbox) are kept before the hourly prune deletes them.
+	MessageRetentionDays int       `json:"message_retention_days"`
+	CreatedAt            time.Time `json:"created_at"`
 }
 
 func fromRow(w dbq.Workspace) Workspace {
 	out := Workspace{ID: w.ID, Name: w.Name, DefaultCountry: w.DefaultCountry,
 		AuditRetentionDays: int(w.AuditRetentionDays), DefaultLanguage: w.DefaultLanguage,
 		HotlineNumber: w.HotlineNumber, LanguageFallbacks: map[string][]string{}, SenderName: w.SenderName,
-		RepliesPerHour: int(w.RepliesPerHour), ConversationTTLSeconds: int(w.ConversationTtlSeconds), CreatedAt: w.CreatedAt}
+		RepliesPerHour: int(w.RepliesPerHour), ConversationTTLSeconds: int(w.ConversationTtlSeconds),
+		MessageRetentionDays: int(w.MessageRetentionDays), CreatedAt: w.CreatedAt}
 	_ = json.Unmarshal(w.LanguageFallbacks, &out.LanguageFallbacks)
 	return out
 }
@@ -182,13 +186,23 @@ type Settings struct {
 	SenderName         string              `json:"sender_name"`
 	RepliesPerHour     int                 `json:"replies_per_hour"`
 	ConversationTTL    int                 `json:"conversation_ttl_seconds"`
+	// MessageRetentionDays must be set (1 to MaxMessageRetentionDays): unlike the audit log's,
+	// zero does not mean "keep for ever", because messages are never kept for ever.
+	MessageRetentionDays int `json:"message_retention_days"`
 }
+
+// DefaultMessageRetentionDays is the message retention of a new workspace.
+const DefaultMessageRetentionDays = 90
+
+// MaxMessageRetentionDays bounds the message retention at a hundred years, as the audit log's.
+const MaxMessageRetentionDays = 36500
 
 // SettingsOf returns a workspace's current settings, to change some and save them.
 func SettingsOf(w Workspace) Settings {
 	return Settings{DefaultCountry: w.DefaultCountry, AuditRetentionDays: w.AuditRetentionDays,
 		DefaultLanguage: w.DefaultLanguage, HotlineNumber: w.HotlineNumber, LanguageFallbacks: w.LanguageFallbacks,
-		SenderName: w.SenderName, RepliesPerHour: w.RepliesPerHour, ConversationTTL: w.ConversationTTLSeconds}
+		SenderName: w.SenderName, RepliesPerHour: w.RepliesPerHour, ConversationTTL: w.ConversationTTLSeconds,
+		MessageRetentionDays: w.MessageRetentionDays}
 }
 
 // languageTag checks a BCP-47 tag without depending on the contacts package.
@@ -208,6 +222,10 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	}
 	if st.AuditRetentionDays < 0 || st.AuditRetentionDays > 36500 {
 		return Workspace{}, errcode.Field("audit_retention_days", "want 0 (keep for ever) to 36500 days")
+	}
+	if st.MessageRetentionDays < 1 || st.MessageRetentionDays > MaxMessageRetentionDays {
+		return Workspace{}, errcode.Field("message_retention_days", "want 1 to %d days: messages are deleted once older (the default is %d)",
+			MaxMessageRetentionDays, DefaultMessageRetentionDays)
 	}
 	if st.DefaultLanguage == "" {
 		st.DefaultLanguage = "en"
@@ -263,12 +281,13 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	row, err := q.WorkspaceUpdateSettings(ctx, dbq.WorkspaceUpdateSettingsParams{
 		ID: id, DefaultCountry: st.DefaultCountry, AuditRetentionDays: int32(st.AuditRetentionDays),
 		DefaultLanguage: st.DefaultLanguage, HotlineNumber: st.HotlineNumber, LanguageFallbacks: fallbacks,
-		SenderName: st.SenderName, RepliesPerHour: int32(st.RepliesPerHour), ConversationTtlSeconds: int32(st.ConversationTTL)})
+		SenderName: st.SenderName, RepliesPerHour: int32(st.RepliesPerHour), ConversationTtlSeconds: int32(st.ConversationTTL),
+		MessageRetentionDays: int32(st.MessageRetentionDays)})
 	if err != nil {
 		return Workspace{}, notFound(err, "workspace")
 	}
 	detail := map[string]any{"default_country": st.DefaultCountry, "audit_retention_days": st.AuditRetentionDays,
-		"default_language": st.DefaultLanguage, "language_fallbacks": chains}
+		"default_language": st.DefaultLanguage, "language_fallbacks": chains, "message_retention_days": st.MessageRetentionDays}
 	if err := audit(ctx, q, id, by, "update", "workspace", id, detail); err != nil {
 		return Workspace{}, err
 	}

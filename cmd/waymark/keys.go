@@ -7,12 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/config"
 	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/internal/pii"
+	"github.com/waymark-org/waymark/messages"
 )
 
 // loadKeys returns the keyring that encrypts personal data, or an error that says how to make one.
@@ -56,11 +61,29 @@ func cmdKeysGenerate(c cmdIO, args []string) error {
 	return nil
 }
 
+// encryptedColumns lists every column that holds ciphertexts, for `keys rotate`. A test compares
+// it with the schema, so that a new encrypted column cannot be left out of rotation.
+func encryptedColumns(pool *pgxpool.Pool) []pii.Column {
+	return slices.Concat(contacts.EncryptedColumns(pool), connections.EncryptedColumns(pool), messages.EncryptedColumns(pool))
+}
+
+// rotation is what `keys rotate --json` prints.
+type rotation struct {
+	Key       string               `json:"key"`
+	Columns   []pii.ColumnRotation `json:"columns"`
+	Resealed  int64                `json:"resealed"`
+	Remaining int64                `json:"remaining"`
+}
+
 func cmdKeysRotate(ctx context.Context, c cmdIO, args []string) error {
 	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
+	batch := fs.Int("batch", pii.RotationBatch, "values re-encrypted per statement (each batch commits on its own)")
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 || *batch < 1 {
+		return usageErr("usage: waymark keys rotate [--json] [--batch N]")
 	}
 	e, err := openMigrated(ctx, c)
 	if err != nil {
@@ -71,14 +94,32 @@ func cmdKeysRotate(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := contacts.RotateKeys(ctx, e.pool, keys)
-	if err != nil {
-		return err
+	rep := rotation{Key: keys.NewestKeyID()}
+	for _, col := range encryptedColumns(e.pool) {
+		r, err := pii.RotateColumn(ctx, keys, col, *batch)
+		rep.Resealed += r.Resealed
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted after re-encrypting %d values, which stay so: run `waymark keys rotate` again to finish", rep.Resealed)
+			}
+			return err
+		}
+		rep.Columns = append(rep.Columns, r)
+		rep.Remaining += r.Remaining
+		if !*asJSON {
+			fmt.Fprintf(c.stdout, "%s.%s: %d re-encrypted, %d left under older keys\n", r.Table, r.Column, r.Resealed, r.Remaining)
+		}
 	}
 	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(map[string]any{"key": keys.NewestKeyID(), "contacts": rep})
+		if err := json.NewEncoder(c.stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "re-encrypted %d values in %d columns with key %s\n", rep.Resealed, len(rep.Columns), rep.Key)
 	}
-	fmt.Fprintf(c.stdout, "re-encrypted %d names and %d addresses with key %s\n", rep.Names, rep.Identities, keys.NewestKeyID())
+	if rep.Remaining > 0 {
+		return fmt.Errorf("%d values are still under an older key: a process without key %s wrote them during the rotation; restart every waymark process so that it loads the key, then run `waymark keys rotate` again", rep.Remaining, rep.Key)
+	}
 	return nil
 }
 

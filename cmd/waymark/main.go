@@ -36,7 +36,7 @@ Commands:
                                  connect Twilio SMS and Telegram bots; test them
   chatbot import FILE            load the workspace's menus and answers (YAML or JSON)
   keys generate [--add]          write the key file that encrypts personal data (or add a key)
-  keys rotate                    re-encrypt personal data with the newest key
+  keys rotate [--json]           re-encrypt every encrypted value with the newest key
   sms segments [--text TEXT]     count SMS segments of the text on stdin (or --text) as JSON
   bench [--recipients N] [--json]
                                  measure fan-out and dispatch against River's own rate
@@ -138,7 +138,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		case "rotate":
 			return cmdKeysRotate(ctx, c, rest[1:])
 		}
-		return usageErr("usage: waymark keys generate [--add] | waymark keys rotate")
+		return usageErr("usage: waymark keys generate [--add] | waymark keys rotate [--json] [--batch N]")
 	case "contacts":
 		if sub == "import" {
 			return cmdContactsImport(ctx, c, rest[1:])

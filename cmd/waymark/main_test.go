@@ -402,11 +402,15 @@ func TestContactsImportAndKeyRotation(t *testing.T) {
 		t.Fatalf("keys generate --add: %+v", r)
 	}
 	r = waymark(t, env, "", "keys", "rotate", "--json")
-	var rot struct {
-		Key      string
-		Contacts struct{ Names, Identities int }
-	}
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rot) != nil || rot.Key != "k2" || rot.Contacts.Identities != 3 || rot.Contacts.Names != 2 {
+	var rot rotation
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rot) != nil || rot.Key != "k2" || rot.Remaining != 0 {
 		t.Fatalf("keys rotate: %+v %+v", r, rot)
+	}
+	resealed := map[string]int64{}
+	for _, c := range rot.Columns {
+		resealed[c.Table+"."+c.Column] = c.Resealed
+	}
+	if resealed["contact_identities.value_enc"] != 3 || resealed["contacts.name_enc"] != 2 || rot.Resealed != 5 {
+		t.Fatalf("keys rotate: %+v", rot)
 	}
 }

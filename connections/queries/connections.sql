@@ -26,12 +26,6 @@ SELECT * FROM channels WHERE provider = 'telegram' AND config->>'mode' = 'pollin
 -- name: ChannelDelete :execrows
 DELETE FROM channels WHERE workspace_id = @workspace_id AND id = @id;
 
--- name: ChannelSecretsToRotate :many
-SELECT id, secrets_enc FROM channels WHERE id > @after_id ORDER BY id LIMIT @max_rows;
-
--- name: ChannelSecretsSet :exec
-UPDATE channels SET secrets_enc = @secrets_enc WHERE id = @id;
-
 -- name: TelegramOffsetGet :one
 SELECT next_offset FROM telegram_offsets WHERE channel_id = @channel_id;
 

@@ -116,18 +116,6 @@ FROM unnest(@indexes::bytea[]) AS x(value_index)
 JOIN suppressions s ON s.value_index = x.value_index
 WHERE s.workspace_id = @workspace_id AND s.channel_kind = @channel_kind;
 
--- name: ContactNamesToRotate :many
-SELECT id, name_enc FROM contacts WHERE id > @after_id AND name_enc IS NOT NULL ORDER BY id LIMIT @max_rows;
-
--- name: ContactNameSet :exec
-UPDATE contacts SET name_enc = @name_enc WHERE id = @id;
-
--- name: IdentityValuesToRotate :many
-SELECT id, kind, value_enc FROM contact_identities WHERE id > @after_id ORDER BY id LIMIT @max_rows;
-
--- name: IdentityValueSet :exec
-UPDATE contact_identities SET value_enc = @value_enc WHERE id = @id;
-
 -- name: ErasureMessagesDelete :one
 -- Erasure removes the messages a person exchanged: their inbound messages (linked, or from one
 -- of their addresses), the answers Waymark sent them, and what the sandbox recorded as sent to

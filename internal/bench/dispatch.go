@@ -148,7 +148,7 @@ var jobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobS
 // idleKinds are the job kinds whose presence does not stop a run: periodic maintenance, which
 // any worker may have left behind and which the bench's client works correctly, and the bench's
 // own, which cleanup removes.
-var idleKinds = []string{worker.AuditPruneArgs{}.Kind(), campaigns.ProgressArgs{}.Kind(), emptyKind}
+var idleKinds = []string{worker.AuditPruneArgs{}.Kind(), worker.MessagePruneArgs{}.Kind(), campaigns.ProgressArgs{}.Kind(), emptyKind}
 
 // checkQueuesIdle refuses a run while other jobs wait in the database (or are scheduled within
 // the hour). The bench's client works every Waymark queue, and its wiring sends nothing for other

@@ -52,10 +52,26 @@ func (k *Keyring) Encrypt(plaintext, aad []byte) ([]byte, error) {
 	}
 	rk := k.keys[len(k.keys)-1]
 	out := make([]byte, 0, 2+len(rk.id)+nonceSize+len(plaintext)+tagSize)
-	out = append(out, formatV1, byte(len(rk.id)))
-	out = append(out, rk.id...)
+	out = appendHeader(out, rk.id)
 	header := out
 	return rk.aead.Seal(out, nil, plaintext, additionalData(header, aad)), nil
+}
+
+// appendHeader appends the version 1 header naming key id to b.
+func appendHeader(b []byte, id string) []byte {
+	b = append(b, formatV1, byte(len(id)))
+	return append(b, id...)
+}
+
+// NewestHeader returns the bytes every ciphertext sealed by the newest key begins with: the
+// layout's version and the key id. A stored value that does not begin with them is one for which
+// [Keyring.NeedsRotation] reports true, so a database query can pick out the values to rotate
+// without sending every row. It is nil for a keyring without keys, and holds no key material.
+func (k *Keyring) NewestHeader() []byte {
+	if k == nil || len(k.keys) == 0 {
+		return nil
+	}
+	return appendHeader(nil, k.NewestKeyID())
 }
 
 // Decrypt opens a ciphertext made by [Keyring.Encrypt] with the key whose id

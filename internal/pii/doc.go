@@ -12,7 +12,8 @@
 // newest key and encrypts everything new; every key in the ring can decrypt.
 // Every ciphertext records the id of the key that sealed it, so rotating is
 // adding a key at the end (see [AppendKey]) and then re-encrypting the rows for
-// which [Keyring.NeedsRotation] reports true. An old key may leave the ring
+// which [Keyring.NeedsRotation] reports true: [RotateColumn] does so for one
+// column, in batches, given the column's queries. An old key may leave the ring
 // only once nothing is encrypted with it any more, since what it sealed becomes
 // unreadable without it.
 //

@@ -274,4 +274,5 @@ type Workspace struct {
 	SenderName             string
 	RepliesPerHour         int32
 	ConversationTtlSeconds int32
+	MessageRetentionDays   int32
 }

@@ -206,54 +206,6 @@ func (q *Queries) ChannelList(ctx context.Context, workspaceID int64) ([]Channel
 	return items, nil
 }
 
-const channelSecretsSet = `-- name: ChannelSecretsSet :exec
-UPDATE channels SET secrets_enc = $1 WHERE id = $2
-`
-
-type ChannelSecretsSetParams struct {
-	SecretsEnc []byte
-	ID         int64
-}
-
-func (q *Queries) ChannelSecretsSet(ctx context.Context, arg ChannelSecretsSetParams) error {
-	_, err := q.db.Exec(ctx, channelSecretsSet, arg.SecretsEnc, arg.ID)
-	return err
-}
-
-const channelSecretsToRotate = `-- name: ChannelSecretsToRotate :many
-SELECT id, secrets_enc FROM channels WHERE id > $1 ORDER BY id LIMIT $2
-`
-
-type ChannelSecretsToRotateParams struct {
-	AfterID int64
-	MaxRows int32
-}
-
-type ChannelSecretsToRotateRow struct {
-	ID         int64
-	SecretsEnc []byte
-}
-
-func (q *Queries) ChannelSecretsToRotate(ctx context.Context, arg ChannelSecretsToRotateParams) ([]ChannelSecretsToRotateRow, error) {
-	rows, err := q.db.Query(ctx, channelSecretsToRotate, arg.AfterID, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ChannelSecretsToRotateRow
-	for rows.Next() {
-		var i ChannelSecretsToRotateRow
-		if err := rows.Scan(&i.ID, &i.SecretsEnc); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const channelUpdate = `-- name: ChannelUpdate :one
 UPDATE channels SET name = $1, config = $2, secrets_enc = $3, updated_at = now()
 WHERE workspace_id = $4 AND id = $5

@@ -463,54 +463,6 @@ func (q *Queries) ContactList(ctx context.Context, arg ContactListParams) ([]Con
 	return items, nil
 }
 
-const contactNameSet = `-- name: ContactNameSet :exec
-UPDATE contacts SET name_enc = $1 WHERE id = $2
-`
-
-type ContactNameSetParams struct {
-	NameEnc []byte
-	ID      int64
-}
-
-func (q *Queries) ContactNameSet(ctx context.Context, arg ContactNameSetParams) error {
-	_, err := q.db.Exec(ctx, contactNameSet, arg.NameEnc, arg.ID)
-	return err
-}
-
-const contactNamesToRotate = `-- name: ContactNamesToRotate :many
-SELECT id, name_enc FROM contacts WHERE id > $1 AND name_enc IS NOT NULL ORDER BY id LIMIT $2
-`
-
-type ContactNamesToRotateParams struct {
-	AfterID int64
-	MaxRows int32
-}
-
-type ContactNamesToRotateRow struct {
-	ID      int64
-	NameEnc []byte
-}
-
-func (q *Queries) ContactNamesToRotate(ctx context.Context, arg ContactNamesToRotateParams) ([]ContactNamesToRotateRow, error) {
-	rows, err := q.db.Query(ctx, contactNamesToRotate, arg.AfterID, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ContactNamesToRotateRow
-	for rows.Next() {
-		var i ContactNamesToRotateRow
-		if err := rows.Scan(&i.ID, &i.NameEnc); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const contactUpdate = `-- name: ContactUpdate :one
 UPDATE contacts SET
     name_enc = $1, language = $2, country = $3, admin_area = $4,
@@ -778,55 +730,6 @@ func (q *Queries) IdentityInsert(ctx context.Context, arg IdentityInsertParams) 
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const identityValueSet = `-- name: IdentityValueSet :exec
-UPDATE contact_identities SET value_enc = $1 WHERE id = $2
-`
-
-type IdentityValueSetParams struct {
-	ValueEnc []byte
-	ID       int64
-}
-
-func (q *Queries) IdentityValueSet(ctx context.Context, arg IdentityValueSetParams) error {
-	_, err := q.db.Exec(ctx, identityValueSet, arg.ValueEnc, arg.ID)
-	return err
-}
-
-const identityValuesToRotate = `-- name: IdentityValuesToRotate :many
-SELECT id, kind, value_enc FROM contact_identities WHERE id > $1 ORDER BY id LIMIT $2
-`
-
-type IdentityValuesToRotateParams struct {
-	AfterID int64
-	MaxRows int32
-}
-
-type IdentityValuesToRotateRow struct {
-	ID       int64
-	Kind     string
-	ValueEnc []byte
-}
-
-func (q *Queries) IdentityValuesToRotate(ctx context.Context, arg IdentityValuesToRotateParams) ([]IdentityValuesToRotateRow, error) {
-	rows, err := q.db.Query(ctx, identityValuesToRotate, arg.AfterID, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []IdentityValuesToRotateRow
-	for rows.Next() {
-		var i IdentityValuesToRotateRow
-		if err := rows.Scan(&i.ID, &i.Kind, &i.ValueEnc); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const suppressedIndexes = `-- name: SuppressedIndexes :many

@@ -359,7 +359,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (User, e
 const workspaceCreate = `-- name: WorkspaceCreate :one
 INSERT INTO workspaces (name, default_country)
 VALUES ($1, $2)
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days
 `
 
 type WorkspaceCreateParams struct {
@@ -382,12 +382,13 @@ func (q *Queries) WorkspaceCreate(ctx context.Context, arg WorkspaceCreateParams
 		&i.SenderName,
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
+		&i.MessageRetentionDays,
 	)
 	return i, err
 }
 
 const workspaceGetByID = `-- name: WorkspaceGetByID :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces WHERE id = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces WHERE id = $1
 `
 
 func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, error) {
@@ -405,12 +406,13 @@ func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, er
 		&i.SenderName,
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
+		&i.MessageRetentionDays,
 	)
 	return i, err
 }
 
 const workspaceGetByName = `-- name: WorkspaceGetByName :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces WHERE name = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces WHERE name = $1
 `
 
 func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspace, error) {
@@ -428,12 +430,13 @@ func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspac
 		&i.SenderName,
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
+		&i.MessageRetentionDays,
 	)
 	return i, err
 }
 
 const workspaceList = `-- name: WorkspaceList :many
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds FROM workspaces ORDER BY id
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces ORDER BY id
 `
 
 func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
@@ -457,6 +460,7 @@ func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
 			&i.SenderName,
 			&i.RepliesPerHour,
 			&i.ConversationTtlSeconds,
+			&i.MessageRetentionDays,
 		); err != nil {
 			return nil, err
 		}
@@ -473,9 +477,10 @@ UPDATE workspaces
 SET default_country = $1, audit_retention_days = $2,
     default_language = $3, hotline_number = $4,
     language_fallbacks = $5, sender_name = $6,
-    replies_per_hour = $7, conversation_ttl_seconds = $8
-WHERE id = $9
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds
+    replies_per_hour = $7, conversation_ttl_seconds = $8,
+    message_retention_days = $9
+WHERE id = $10
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days
 `
 
 type WorkspaceUpdateSettingsParams struct {
@@ -487,6 +492,7 @@ type WorkspaceUpdateSettingsParams struct {
 	SenderName             string
 	RepliesPerHour         int32
 	ConversationTtlSeconds int32
+	MessageRetentionDays   int32
 	ID                     int64
 }
 
@@ -500,6 +506,7 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		arg.SenderName,
 		arg.RepliesPerHour,
 		arg.ConversationTtlSeconds,
+		arg.MessageRetentionDays,
 		arg.ID,
 	)
 	var i Workspace
@@ -515,6 +522,7 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		&i.SenderName,
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
+		&i.MessageRetentionDays,
 	)
 	return i, err
 }
