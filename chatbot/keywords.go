@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/waymark-org/waymark/internal/myanmar"
 	"github.com/waymark-org/waymark/locales"
 )
 
@@ -76,11 +77,13 @@ var caseFold = cases.Fold()
 // marbuta are kept for the same reason (إيقاف and ايقاف are both listed). Ethiopic is left as
 // NFKC gives it.
 //
-// Burmese typed in the legacy Zawgyi encoding is not recognised: Zawgyi reuses Myanmar code
-// points with other meanings, and telling it from Unicode needs a trained detector and converter
-// (google/myanmar-tools) that Waymark does not ship. Burmese in Unicode matches.
+// Burmese typed in the legacy Zawgyi encoding is converted to Unicode first when the message
+// reads as Zawgyi (internal/myanmar); Match also tries the converted form of a short message that
+// is ambiguous on its own (Zawgyi ရပ္ပါ is valid Unicode too), which only ever matters when that
+// form is exactly a keyword.
 func Normalize(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = myanmar.Normalize(s)
 	s = norm.NFKC.String(s)
 	s = caseFold.String(s)
 	s = strings.Map(unifyRune, s)
@@ -265,6 +268,9 @@ func (m *Matcher) carries(normalized string, intent Intent) bool {
 // keeps the contact's language. A message that is not a keyword returns IntentNone and "".
 func (m *Matcher) Match(text, preferLang string) (Intent, string) {
 	k, ok := m.words[Normalize(text)]
+	if !ok && myanmar.HasMyanmar(text) {
+		k, ok = m.words[Normalize(myanmar.ToUnicode(text))]
+	}
 	if !ok {
 		return IntentNone, ""
 	}

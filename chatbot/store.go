@@ -16,6 +16,7 @@ import (
 	"github.com/waymark-org/waymark/chatbot/internal/dbq"
 	"github.com/waymark-org/waymark/contacts"
 	"github.com/waymark-org/waymark/internal/errcode"
+	"github.com/waymark-org/waymark/internal/myanmar"
 	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
 )
@@ -151,6 +152,9 @@ func overrides(ctx context.Context, db dbq.DBTX, workspaceID int64) (Overrides, 
 // a duplicate of one already stored.
 func (s *Store) Receive(ctx context.Context, tx pgx.Tx, inbox *messages.Inbox, cs *contacts.Store, jobs JobInserter,
 	ws workspaces.Workspace, in channels.Inbound) (int64, bool, error) {
+	// Burmese typed in legacy Zawgyi is stored as the Unicode it means, so that keywords, answers
+	// and anyone reading the conversation see one encoding.
+	in.Text = myanmar.Normalize(in.Text)
 	id, dup, err := inbox.StoreInbound(ctx, tx, ws.ID, in)
 	if err != nil || dup || !NeedsHandling(in) {
 		return id, dup, err
