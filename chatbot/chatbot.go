@@ -1,9 +1,10 @@
 // Package chatbot owns the conversation with people who write in, on every channel: STOP, START,
 // HELP, LANGUAGE and TALK keywords in every shipped language, a workspace's tree of menus and
 // answers, a Telegram /start from a deep link that subscribes the chat with the link's language
-// and source campaign, and language pickers. Unknown senders become contacts without consent;
-// replies per sender are capped. Answers are stored with the handling of the message they
-// answer and then sent, so a retried job sends each once.
+// and source campaign, and language pickers. Unknown senders become contacts without consent, and
+// the first answer they get is the workspace's neutral first message when it set one; replies per
+// sender are capped. Answers are stored with the handling of the message they answer and then
+// sent, so a retried job sends each once.
 package chatbot
 
 import (
@@ -181,7 +182,8 @@ func (h *Handler) act(ctx context.Context, ws workspaces.Workspace, msg messages
 
 // decide applies what a message asks for inside tx and returns the contact it came from, when
 // known, and the answers to send: a Telegram /start subscribes, a language button sets the
-// language, everything else goes to the conversation.
+// language, everything else goes to the conversation. When the message made the contact, the
+// answers open with the workspace's first message (withFirstMessage).
 func (h *Handler) decide(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage) (*int64, []answer, error) {
 	switch {
 	case isStart(msg.Text):
@@ -196,50 +198,62 @@ func (h *Handler) decide(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace
 		if campaign > 0 {
 			evidence["campaign_id"] = campaign
 		}
-		id, _, err := h.Contacts.Subscribe(ctx, tx, ws, msg.Kind, msg.From, lang, evidence)
+		id, created, err := h.Contacts.Subscribe(ctx, tx, ws, msg.Kind, msg.From, lang, evidence)
 		if err != nil {
 			return nil, nil, err
 		}
+		var answers []answer
 		if lang == "" {
-			return &id, []answer{h.picker(ws, msg)}, nil
+			answers = []answer{h.picker(ws, msg)}
+		} else {
+			answers = []answer{{text: Localized(lang, locales.StartConfirmation, nil)}}
 		}
-		return &id, []answer{{text: Localized(lang, locales.StartConfirmation, nil)}}, nil
+		if created {
+			answers = withFirstMessage(ws, lang, answers)
+		}
+		return &id, answers, nil
 	case msg.Kind == channels.KindTelegram && strings.HasPrefix(msg.Callback, "lang:"):
 		lang, err := contacts.NormalizeLanguage(strings.TrimPrefix(msg.Callback, "lang:"))
 		if err != nil || locales.Name(lang) == "" {
 			return nil, nil, nil // not a button of ours
 		}
-		id, err := h.pickedLanguage(ctx, tx, ws, msg, lang)
+		id, created, err := h.pickedLanguage(ctx, tx, ws, msg, lang)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &id, []answer{{text: Localized(lang, locales.LanguageChanged, nil)}}, nil
+		answers := []answer{{text: Localized(lang, locales.LanguageChanged, nil)}}
+		if created {
+			answers = withFirstMessage(ws, lang, answers)
+		}
+		return &id, answers, nil
 	}
 	// Text, and menu buttons, go to the conversation.
 	return h.converse(ctx, tx, ws, msg)
 }
 
 // pickedLanguage sets the language a person picked with a language button, inside tx, and returns
-// their contact. A chat without a contact (erased since the picker was sent, or a picker forwarded
-// from another chat) is treated as any unknown sender: it becomes a contact, in the language it
-// asked for and with no consent, since asking for a language is not asking for messages. The
-// alternative, ignoring the press, would leave a person who asked something without an answer.
-func (h *Handler) pickedLanguage(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, lang string) (int64, error) {
+// their contact and whether the press made it. A chat without a contact (erased since the picker
+// was sent, or a picker forwarded from another chat) is treated as any unknown sender: it becomes
+// a contact, in the language it asked for and with no consent, since asking for a language is not
+// asking for messages. The alternative, ignoring the press, would leave a person who asked
+// something without an answer.
+func (h *Handler) pickedLanguage(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, lang string) (int64, bool, error) {
 	id, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
 	if !errors.Is(err, db.ErrNotFound) {
-		return id, err
+		return id, false, err
 	}
 	id, _, created, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, lang)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !created {
 		// Made by another message of the same chat since the lookup above: set the language now.
-		return h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+		id, err := h.Contacts.SetLanguageByAddress(ctx, tx, ws, msg.Kind, msg.From, lang)
+		return id, false, err
 	}
 	h.logger().Info("language button pressed in a chat without a contact; made one without consent",
 		"workspace", ws.ID, "message", msg.ID, "contact", id)
-	return id, nil
+	return id, true, nil
 }
 
 // storeAnswers stores the answers inside the handling transaction, pending, each taking one

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +30,8 @@ const languagePickerNode = "~language"
 
 // converse handles, inside tx, a message that is not a Telegram /start or language button:
 // keywords first (STOP takes effect before anything else can be sent), then the chatbot's menus.
-// It returns the sender's contact, made if unknown, and the answers.
+// It returns the sender's contact, made if unknown, and the answers; those to a sender this message
+// made a contact of open with the workspace's first message.
 func (h *Handler) converse(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage) (*int64, []answer, error) {
 	id, lang, created, err := h.Contacts.EnsureContact(ctx, tx, ws, msg.Kind, msg.From, ws.DefaultLanguage)
 	if err != nil {
@@ -42,8 +45,44 @@ func (h *Handler) converse(ctx context.Context, tx pgx.Tx, ws workspaces.Workspa
 	if lang == "" {
 		lang = ws.DefaultLanguage
 	}
-	answers, err := h.converseAs(ctx, tx, ws, msg, id, lang, spoken)
+	answers, err := h.converseAs(ctx, tx, ws, msg, id, lang, spoken, created)
 	return &id, answers, err
+}
+
+// withFirstMessage puts the workspace's first message before the answers to a person Waymark has
+// never answered, in lang, the language of those answers, or the nearest language of its chain
+// the workspace wrote one in (see firstMessage). No answers, or no first message for lang, leave
+// the answers as they are: the first message never goes out alone.
+func withFirstMessage(ws workspaces.Workspace, lang string, answers []answer) []answer {
+	if len(answers) == 0 {
+		return answers
+	}
+	text := firstMessage(ws, lang)
+	if text == "" {
+		return answers
+	}
+	return append([]answer{{text: text}}, answers...)
+}
+
+// firstMessage returns the workspace's first message for a person whose language is lang: the
+// first language of lang's chain (lang, the workspace's fallbacks for it, its default language)
+// that the workspace wrote one in, or "". Keys are matched in canonical form, as Chain's tags are.
+func firstMessage(ws workspaces.Workspace, lang string) string {
+	if len(ws.FirstMessage) == 0 {
+		return ""
+	}
+	keys := slices.Sorted(maps.Keys(ws.FirstMessage))
+	for _, tag := range campaigns.Chain(lang, ws.LanguageFallbacks, ws.DefaultLanguage) {
+		if s := ws.FirstMessage[tag]; s != "" {
+			return s
+		}
+		for _, k := range keys {
+			if c, err := contacts.NormalizeLanguage(k); err == nil && c == tag && ws.FirstMessage[k] != "" {
+				return ws.FirstMessage[k]
+			}
+		}
+	}
+	return ""
 }
 
 // speakable returns the shipped language a contact whose language is lang is answered in: lang
@@ -76,9 +115,10 @@ func keywordAnswerLanguage(spoken, kwLang, lang string) string {
 }
 
 // converseAs is converse once the sender is known: contact id, speaking lang (the contact's, or
-// the workspace's default), and spoken, the contact's own language when Waymark speaks it and
-// the contact was not made by this message.
-func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang, spoken string) ([]answer, error) {
+// the workspace's default), spoken, the contact's own language when Waymark speaks it and the
+// contact was not made by this message, and first, whether this message made the contact.
+func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang, spoken string,
+	first bool) (answers []answer, err error) {
 	overrides, err := overrides(ctx, tx, ws.ID)
 	if err != nil {
 		return nil, err
@@ -88,6 +128,16 @@ func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Works
 		return []answer{{text: Localized(lang, msgID, data)}}
 	}
 	answerLang := keywordAnswerLanguage(spoken, kwLang, lang)
+	if first && intent != IntentStop {
+		// Whatever the branch below answers, a new contact hears the first message before it, in
+		// the answers' language: for a keyword the keyword's, else the one the menus use. Someone
+		// whose first word is STOP hears the confirmation alone.
+		defer func() {
+			if err == nil {
+				answers = withFirstMessage(ws, answerLang, answers)
+			}
+		}()
+	}
 	evidence := map[string]any{"message_id": msg.ID, "keyword_language": kwLang}
 	switch intent {
 	case IntentStop:

@@ -139,6 +139,7 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 		HotlineNumber      *string              `json:"hotline_number"`
 		LanguageFallbacks  *map[string][]string `json:"language_fallbacks"`
 		SenderName         *string              `json:"sender_name"`
+		FirstMessage       *map[string]string   `json:"first_message"`
 		RepliesPerHour     *int                 `json:"replies_per_hour"`
 		ConversationTTL    *int                 `json:"conversation_ttl_seconds"`
 		MessageRetention   *int                 `json:"message_retention_days"`
@@ -164,6 +165,9 @@ func (s *Server) patchWorkspace(w http.ResponseWriter, r *http.Request, p worksp
 	}
 	if body.SenderName != nil {
 		st.SenderName = *body.SenderName
+	}
+	if body.FirstMessage != nil {
+		st.FirstMessage = *body.FirstMessage // the whole set: {} sends none
 	}
 	if body.RepliesPerHour != nil {
 		st.RepliesPerHour = *body.RepliesPerHour

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -267,6 +268,68 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 		if e, _ := body["error"].(map[string]any); status != http.StatusBadRequest || e["field"] != "message_retention_days" {
 			t.Fatalf("message retention %s: %d %v, want 400 naming the field", bad, status, body)
 		}
+	}
+}
+
+// TestFirstMessageSetting sets the workspace's first message through the API: tags are stored in
+// canonical form, texts trimmed, an empty text drops its language, length counts characters (an
+// Amharic text of 320 characters is three times as many bytes), other settings are left alone,
+// and every bad input is refused with 400 naming the field.
+func TestFirstMessageSetting(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	admin := f.tokens[workspaces.RoleAdmin]
+	if _, body := f.do(t, "GET", "/api/v1/workspace", admin, ""); !reflect.DeepEqual(body["first_message"], map[string]any{}) {
+		t.Fatalf("a new workspace's first message: %v, want {}", body["first_message"])
+	}
+	amharic := strings.Repeat("ሰ", workspaces.MaxFirstMessageChars)
+	status, body := f.do(t, "PATCH", "/api/v1/workspace", admin,
+		`{"first_message": {"EN": "  Hello. Reply STOP to end.  ", "fa-af": "", "am": "`+amharic+`"}}`)
+	want := map[string]any{"en": "Hello. Reply STOP to end.", "am": amharic}
+	if status != 200 || !reflect.DeepEqual(body["first_message"], want) {
+		t.Fatalf("set first message: %d %v, want %v", status, body["first_message"], want)
+	}
+	// Limits count characters, not bytes: 40 Ethiopic letters are 120 bytes.
+	if status, body := f.do(t, "PATCH", "/api/v1/workspace", admin, `{"sender_name": "`+strings.Repeat("ሰ", 40)+`"}`); status != 200 {
+		t.Fatalf("a 40-character Amharic sender name: %d %v", status, body)
+	}
+	if status, body := f.do(t, "PATCH", "/api/v1/workspace", admin, `{"sender_name": "`+strings.Repeat("ሰ", 41)+`"}`); status != http.StatusBadRequest {
+		t.Fatalf("a 41-character sender name: %d %v", status, body)
+	}
+	status, body = f.do(t, "PATCH", "/api/v1/workspace", admin, `{"sender_name": "Travel Info"}`)
+	if status != 200 || !reflect.DeepEqual(body["first_message"], want) {
+		t.Fatalf("changing another setting changed the first message: %d %v", status, body["first_message"])
+	}
+	if _, body = f.do(t, "GET", "/api/v1/workspace", f.tokens[workspaces.RoleViewer], ""); !reflect.DeepEqual(body["first_message"], want) {
+		t.Fatalf("read back: %v", body["first_message"])
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"first_message": {"xx": "Hello"}}`, "first_message"},
+		{`{"first_message": {"not a tag": "Hello"}}`, "first_message"},
+		{`{"first_message": {"en": "` + strings.Repeat("a", workspaces.MaxFirstMessageChars+1) + `"}}`, "first_message.en"},
+		{`{"first_message": {"am": "` + amharic + `ሰ"}}`, "first_message.am"},
+		{`{"first_message": {"en": "Call {{.Hotline}}"}}`, "first_message.en"},
+		{`{"first_message": {"fa-AF": "سلام", "fa-af": "سلام"}}`, "first_message.fa-af"},
+		{`{"first_message": {"en": 5}}`, "first_message"},
+		{`{"first_message": ["Hello"]}`, "first_message"},
+	} {
+		status, body := f.do(t, "PATCH", "/api/v1/workspace", admin, tc.body)
+		if e, _ := body["error"].(map[string]any); status != http.StatusBadRequest || e["field"] != tc.field {
+			t.Errorf("%s: %d %v, want 400 naming %s", tc.body, status, body, tc.field)
+		}
+	}
+	// Refused changes left the first message as it was; {} removes it.
+	if _, body = f.do(t, "GET", "/api/v1/workspace", admin, ""); !reflect.DeepEqual(body["first_message"], want) {
+		t.Fatalf("after refused changes: %v", body["first_message"])
+	}
+	status, body = f.do(t, "PATCH", "/api/v1/workspace", admin, `{"first_message": {}}`)
+	if status != 200 || !reflect.DeepEqual(body["first_message"], map[string]any{}) {
+		t.Fatalf("clear first message: %d %v", status, body["first_message"])
+	}
+	// Only an admin may change it.
+	status, _ = f.do(t, "PATCH", "/api/v1/workspace", f.tokens[workspaces.RoleAuthor], `{"first_message": {"en": "Hi"}}`)
+	if status != http.StatusForbidden {
+		t.Fatalf("an author changed the first message: %d", status)
 	}
 }
 

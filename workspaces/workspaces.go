@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,6 +67,9 @@ type Workspace struct {
 	LanguageFallbacks map[string][]string `json:"language_fallbacks"`
 	// SenderName is the neutral name HELP answers give.
 	SenderName string `json:"sender_name"`
+	// FirstMessage is, per language tag, a neutral text sent ahead of the answer the first time
+	// Waymark answers a person it made a contact of; empty sends none.
+	FirstMessage map[string]string `json:"first_message"`
 	// RepliesPerHour caps the replies one sender can trigger.
 	RepliesPerHour int `json:"replies_per_hour"`
 	// ConversationTTLSeconds is how long a person's place in the menus is kept.
@@ -80,8 +85,9 @@ func fromRow(w dbq.Workspace) Workspace {
 		AuditRetentionDays: int(w.AuditRetentionDays), DefaultLanguage: w.DefaultLanguage,
 		HotlineNumber: w.HotlineNumber, LanguageFallbacks: map[string][]string{}, SenderName: w.SenderName,
 		RepliesPerHour: int(w.RepliesPerHour), ConversationTTLSeconds: int(w.ConversationTtlSeconds),
-		MessageRetentionDays: int(w.MessageRetentionDays), CreatedAt: w.CreatedAt}
+		MessageRetentionDays: int(w.MessageRetentionDays), FirstMessage: map[string]string{}, CreatedAt: w.CreatedAt}
 	_ = json.Unmarshal(w.LanguageFallbacks, &out.LanguageFallbacks)
+	_ = json.Unmarshal(w.FirstMessage, &out.FirstMessage)
 	return out
 }
 
@@ -102,7 +108,7 @@ var ErrNoWorkspace = errcode.New(errcode.Precondition, "there is no workspace ye
 // Create makes a workspace. Names are unique per install.
 func (s *Store) Create(ctx context.Context, name, defaultCountry string) (Workspace, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return Workspace{}, errcode.Field("name", "a workspace name is 1 to 100 characters")
 	}
 	defaultCountry = strings.ToUpper(strings.TrimSpace(defaultCountry))
@@ -184,8 +190,10 @@ type Settings struct {
 	HotlineNumber      string              `json:"hotline_number"`
 	LanguageFallbacks  map[string][]string `json:"language_fallbacks"`
 	SenderName         string              `json:"sender_name"`
-	RepliesPerHour     int                 `json:"replies_per_hour"`
-	ConversationTTL    int                 `json:"conversation_ttl_seconds"`
+	// FirstMessage maps language tags to the first message in that language; see Workspace.
+	FirstMessage    map[string]string `json:"first_message"`
+	RepliesPerHour  int               `json:"replies_per_hour"`
+	ConversationTTL int               `json:"conversation_ttl_seconds"`
 	// MessageRetentionDays must be set (1 to MaxMessageRetentionDays): unlike the audit log's,
 	// zero does not mean "keep for ever", because messages are never kept for ever.
 	MessageRetentionDays int `json:"message_retention_days"`
@@ -201,8 +209,43 @@ const MaxMessageRetentionDays = 36500
 func SettingsOf(w Workspace) Settings {
 	return Settings{DefaultCountry: w.DefaultCountry, AuditRetentionDays: w.AuditRetentionDays,
 		DefaultLanguage: w.DefaultLanguage, HotlineNumber: w.HotlineNumber, LanguageFallbacks: w.LanguageFallbacks,
-		SenderName: w.SenderName, RepliesPerHour: w.RepliesPerHour, ConversationTTL: w.ConversationTTLSeconds,
-		MessageRetentionDays: w.MessageRetentionDays}
+		SenderName: w.SenderName, FirstMessage: w.FirstMessage, RepliesPerHour: w.RepliesPerHour,
+		ConversationTTL: w.ConversationTTLSeconds, MessageRetentionDays: w.MessageRetentionDays}
+}
+
+// MaxFirstMessageChars bounds the first message in each language, in characters: two SMS
+// segments in the GSM alphabet, and short enough to take in at a glance on a lock screen.
+const MaxFirstMessageChars = 320
+
+// firstMessages validates the first message in each language: a known language tag, given once,
+// and at most MaxFirstMessageChars characters. Texts are sent as written, so they may hold no
+// {{ }} placeholders, which would reach people unfilled. An empty text drops the language.
+func firstMessages(texts map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	given := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(texts)) {
+		tag, err := languageTag("first_message", key)
+		if err != nil {
+			return nil, err
+		}
+		text := strings.TrimSpace(texts[key])
+		if text == "" {
+			continue
+		}
+		field := "first_message." + key
+		if first, ok := given[tag]; ok {
+			return nil, errcode.Field(field, "%q and %q are the same language (%s): give it once", first, key, tag)
+		}
+		given[tag] = key
+		if n := utf8.RuneCountInString(text); n > MaxFirstMessageChars {
+			return nil, errcode.Field(field, "at most %d characters (this one has %d)", MaxFirstMessageChars, n)
+		}
+		if strings.Contains(text, "{{") {
+			return nil, errcode.Field(field, "the first message is sent as written: {{ }} placeholders are not filled in")
+		}
+		out[tag] = text
+	}
+	return out, nil
 }
 
 // languageTag checks a BCP-47 tag without depending on the contacts package.
@@ -247,12 +290,20 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 		return Workspace{}, errcode.Field("conversation_ttl_seconds", "want 60 to 604800 seconds")
 	}
 	st.SenderName = strings.TrimSpace(st.SenderName)
-	if len(st.SenderName) > 40 {
+	if utf8.RuneCountInString(st.SenderName) > 40 {
 		return Workspace{}, errcode.Field("sender_name", "at most 40 characters")
 	}
 	st.HotlineNumber = strings.TrimSpace(st.HotlineNumber)
-	if len(st.HotlineNumber) > 40 {
+	if utf8.RuneCountInString(st.HotlineNumber) > 40 {
 		return Workspace{}, errcode.Field("hotline_number", "at most 40 characters")
+	}
+	greetings, err := firstMessages(st.FirstMessage)
+	if err != nil {
+		return Workspace{}, err
+	}
+	firstMessage, err := json.Marshal(greetings)
+	if err != nil {
+		return Workspace{}, err
 	}
 	chains := map[string][]string{}
 	for from, to := range st.LanguageFallbacks {
@@ -282,12 +333,13 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 		ID: id, DefaultCountry: st.DefaultCountry, AuditRetentionDays: int32(st.AuditRetentionDays),
 		DefaultLanguage: st.DefaultLanguage, HotlineNumber: st.HotlineNumber, LanguageFallbacks: fallbacks,
 		SenderName: st.SenderName, RepliesPerHour: int32(st.RepliesPerHour), ConversationTtlSeconds: int32(st.ConversationTTL),
-		MessageRetentionDays: int32(st.MessageRetentionDays)})
+		MessageRetentionDays: int32(st.MessageRetentionDays), FirstMessage: firstMessage})
 	if err != nil {
 		return Workspace{}, notFound(err, "workspace")
 	}
 	detail := map[string]any{"default_country": st.DefaultCountry, "audit_retention_days": st.AuditRetentionDays,
-		"default_language": st.DefaultLanguage, "language_fallbacks": chains, "message_retention_days": st.MessageRetentionDays}
+		"default_language": st.DefaultLanguage, "language_fallbacks": chains, "message_retention_days": st.MessageRetentionDays,
+		"first_message": greetings}
 	if err := audit(ctx, q, id, by, "update", "workspace", id, detail); err != nil {
 		return Workspace{}, err
 	}
@@ -343,7 +395,7 @@ func (s *Store) CreateToken(ctx context.Context, workspaceID int64, role Role, u
 	if userName == "" {
 		userName = string(role)
 	}
-	if len(userName) > 100 {
+	if utf8.RuneCountInString(userName) > 100 {
 		return "", Token{}, errcode.Field("user", "a user name is at most 100 characters")
 	}
 	var raw [32]byte

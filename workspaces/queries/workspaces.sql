@@ -18,7 +18,7 @@ SET default_country = @default_country, audit_retention_days = @audit_retention_
     default_language = @default_language, hotline_number = @hotline_number,
     language_fallbacks = @language_fallbacks, sender_name = @sender_name,
     replies_per_hour = @replies_per_hour, conversation_ttl_seconds = @conversation_ttl_seconds,
-    message_retention_days = @message_retention_days
+    message_retention_days = @message_retention_days, first_message = @first_message
 WHERE id = @id
 RETURNING *;
 

@@ -275,4 +275,5 @@ type Workspace struct {
 	RepliesPerHour         int32
 	ConversationTtlSeconds int32
 	MessageRetentionDays   int32
+	FirstMessage           []byte
 }

@@ -359,7 +359,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (User, e
 const workspaceCreate = `-- name: WorkspaceCreate :one
 INSERT INTO workspaces (name, default_country)
 VALUES ($1, $2)
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days, first_message
 `
 
 type WorkspaceCreateParams struct {
@@ -383,12 +383,13 @@ func (q *Queries) WorkspaceCreate(ctx context.Context, arg WorkspaceCreateParams
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
 		&i.MessageRetentionDays,
+		&i.FirstMessage,
 	)
 	return i, err
 }
 
 const workspaceGetByID = `-- name: WorkspaceGetByID :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces WHERE id = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days, first_message FROM workspaces WHERE id = $1
 `
 
 func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, error) {
@@ -407,12 +408,13 @@ func (q *Queries) WorkspaceGetByID(ctx context.Context, id int64) (Workspace, er
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
 		&i.MessageRetentionDays,
+		&i.FirstMessage,
 	)
 	return i, err
 }
 
 const workspaceGetByName = `-- name: WorkspaceGetByName :one
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces WHERE name = $1
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days, first_message FROM workspaces WHERE name = $1
 `
 
 func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspace, error) {
@@ -431,12 +433,13 @@ func (q *Queries) WorkspaceGetByName(ctx context.Context, name string) (Workspac
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
 		&i.MessageRetentionDays,
+		&i.FirstMessage,
 	)
 	return i, err
 }
 
 const workspaceList = `-- name: WorkspaceList :many
-SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days FROM workspaces ORDER BY id
+SELECT id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days, first_message FROM workspaces ORDER BY id
 `
 
 func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
@@ -461,6 +464,7 @@ func (q *Queries) WorkspaceList(ctx context.Context) ([]Workspace, error) {
 			&i.RepliesPerHour,
 			&i.ConversationTtlSeconds,
 			&i.MessageRetentionDays,
+			&i.FirstMessage,
 		); err != nil {
 			return nil, err
 		}
@@ -478,9 +482,9 @@ SET default_country = $1, audit_retention_days = $2,
     default_language = $3, hotline_number = $4,
     language_fallbacks = $5, sender_name = $6,
     replies_per_hour = $7, conversation_ttl_seconds = $8,
-    message_retention_days = $9
-WHERE id = $10
-RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days
+    message_retention_days = $9, first_message = $10
+WHERE id = $11
+RETURNING id, name, default_country, audit_retention_days, created_at, default_language, hotline_number, language_fallbacks, sender_name, replies_per_hour, conversation_ttl_seconds, message_retention_days, first_message
 `
 
 type WorkspaceUpdateSettingsParams struct {
@@ -493,6 +497,7 @@ type WorkspaceUpdateSettingsParams struct {
 	RepliesPerHour         int32
 	ConversationTtlSeconds int32
 	MessageRetentionDays   int32
+	FirstMessage           []byte
 	ID                     int64
 }
 
@@ -507,6 +512,7 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		arg.RepliesPerHour,
 		arg.ConversationTtlSeconds,
 		arg.MessageRetentionDays,
+		arg.FirstMessage,
 		arg.ID,
 	)
 	var i Workspace
@@ -523,6 +529,7 @@ func (q *Queries) WorkspaceUpdateSettings(ctx context.Context, arg WorkspaceUpda
 		&i.RepliesPerHour,
 		&i.ConversationTtlSeconds,
 		&i.MessageRetentionDays,
+		&i.FirstMessage,
 	)
 	return i, err
 }
