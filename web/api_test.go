@@ -253,6 +253,16 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 			t.Fatalf("audit entries, newest first: %q; want to start with %q", seen, want)
 		}
 	}
+	// The settings that decide what people read on their phones are in the audit trail too.
+	if status, body = f.do(t, "PATCH", "/api/v1/workspace", admin, `{"sender_name": "Travel Info", "replies_per_hour": 4}`); status != 200 {
+		t.Fatalf("patch sender name: %d %v", status, body)
+	}
+	_, body = f.do(t, "GET", "/api/v1/audit?limit=1", admin, "")
+	detail, _ := body["entries"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+	if detail["sender_name"] != "Travel Info" || detail["replies_per_hour"] != float64(4) || detail["hotline_number"] == nil ||
+		detail["conversation_ttl_seconds"] == nil {
+		t.Fatalf("settings audit detail: %v", detail)
+	}
 
 	// Message retention: 90 days until changed, never "keep for ever", and changing it leaves
 	// the other settings as they were.

@@ -339,7 +339,8 @@ func (s *Store) UpdateSettings(ctx context.Context, id int64, st Settings, by Ac
 	}
 	detail := map[string]any{"default_country": st.DefaultCountry, "audit_retention_days": st.AuditRetentionDays,
 		"default_language": st.DefaultLanguage, "language_fallbacks": chains, "message_retention_days": st.MessageRetentionDays,
-		"first_message": greetings}
+		"first_message": greetings, "sender_name": st.SenderName, "hotline_number": st.HotlineNumber,
+		"replies_per_hour": st.RepliesPerHour, "conversation_ttl_seconds": st.ConversationTTL}
 	if err := audit(ctx, q, id, by, "update", "workspace", id, detail); err != nil {
 		return Workspace{}, err
 	}
