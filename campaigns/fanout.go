@@ -122,19 +122,24 @@ func (c Campaign) audienceBatch(after int64, limit int) dbq.AudienceBatchParams 
 // transactions, so that FanoutStep finds it cached and never reaches for a second pool connection
 // while its transaction holds one.
 func (s *Store) WarmRenderer(ctx context.Context, runID int64, renderers *RendererCache) error {
-	row, err := s.q.CampaignGetByRun(ctx, runID)
+	c, err := s.campaignOfRun(ctx, runID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	c, err := fromRow(row)
-	if err != nil {
-		return err
-	}
 	_, err = renderers.get(ctx, s, c)
 	return err
+}
+
+// campaignOfRun reads the campaign a run belongs to, through the pool.
+func (s *Store) campaignOfRun(ctx context.Context, runID int64) (Campaign, error) {
+	row, err := s.q.CampaignGetByRun(ctx, runID)
+	if err != nil {
+		return Campaign{}, err
+	}
+	return fromRow(row)
 }
 
 // FanoutStep writes one batch of a run's deliveries and their send jobs in tx, advancing the

@@ -206,11 +206,7 @@ func (s *Store) fail(ctx context.Context, q *dbq.Queries, id int64, status chann
 // connection: a job holding one connection while waiting for a second would, with as many busy
 // workers as the pool has connections, wait for ever.
 func (s *Store) claim(ctx context.Context, args SendArgs, senders SenderFor, renderers *RendererCache, out *SendOutcome) ([]outgoing, error) {
-	row, err := s.q.CampaignGetByRun(ctx, args.RunID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := fromRow(row)
+	c, err := s.campaignOfRun(ctx, args.RunID)
 	if err != nil {
 		return nil, err
 	}

@@ -87,15 +87,7 @@ type OutboxMessage struct {
 // Campaign sends use a BatchRecorder instead, which writes a job's messages in the transaction
 // that records the job's results.
 func (o *Outbox) Record(ctx context.Context, db DBTX, workspaceID int64, campaignID *int64, m channels.Message) (providerID string, err error) {
-	to, err := SandboxAddress("to", m.To)
-	if err != nil {
-		return "", err
-	}
-	toEnc, err := o.keys.EncryptString(to, aadOutboxTo)
-	if err != nil {
-		return "", err
-	}
-	textEnc, err := o.keys.EncryptString(m.Text, aadOutboxText)
+	sm, err := o.seal(m)
 	if err != nil {
 		return "", err
 	}
@@ -106,13 +98,37 @@ func (o *Outbox) Record(ctx context.Context, db DBTX, workspaceID int64, campaig
 	}
 	id, err := dbq.New(db).OutboxInsert(ctx, dbq.OutboxInsertParams{
 		WorkspaceID: workspaceID, DeliveryID: deliveryID, CampaignID: campaignID,
-		ToEnc: toEnc, ToIndex: o.keys.BlindIndex(outboxIndexPurpose, to), TextEnc: textEnc,
-		Language: m.Language, Segments: int32(min(max(m.Segments, 0), math.MaxInt32)),
+		ToEnc: sm.toEnc, ToIndex: sm.toIndex, TextEnc: sm.textEnc, Language: m.Language, Segments: sm.segments,
 	})
 	if err != nil {
 		return "", fmt.Errorf("record sandbox message: %w", err)
 	}
 	return OutboxProviderID(id), nil
+}
+
+// sealedMessage is an outbox row's personal data as stored: address and text encrypted, the
+// address's blind index, and the segment count clamped to the column.
+type sealedMessage struct {
+	toEnc, toIndex, textEnc []byte
+	segments                int32
+}
+
+// seal prepares m for the outbox; both Record and BatchRecorder store through it.
+func (o *Outbox) seal(m channels.Message) (sealedMessage, error) {
+	to, err := SandboxAddress("to", m.To)
+	if err != nil {
+		return sealedMessage{}, err
+	}
+	toEnc, err := o.keys.EncryptString(to, aadOutboxTo)
+	if err != nil {
+		return sealedMessage{}, err
+	}
+	textEnc, err := o.keys.EncryptString(m.Text, aadOutboxText)
+	if err != nil {
+		return sealedMessage{}, err
+	}
+	return sealedMessage{toEnc: toEnc, toIndex: o.keys.BlindIndex(outboxIndexPurpose, to), textEnc: textEnc,
+		segments: int32(min(max(m.Segments, 0), math.MaxInt32))}, nil
 }
 
 // OutboxRecorder records the sandbox's sends for one workspace, and campaign if any, on one

@@ -3,7 +3,6 @@ package messages
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -59,21 +58,11 @@ func (o *Outbox) BatchRecorder(workspaceID int64, campaignID *int64) *BatchRecor
 
 // Record keeps m for CommitTx and returns its provider id.
 func (r *BatchRecorder) Record(ctx context.Context, m channels.Message) (providerID string, err error) {
-	to, err := SandboxAddress("to", m.To)
+	sm, err := r.outbox.seal(m)
 	if err != nil {
 		return "", err
 	}
-	o := r.outbox
-	toEnc, err := o.keys.EncryptString(to, aadOutboxTo)
-	if err != nil {
-		return "", err
-	}
-	textEnc, err := o.keys.EncryptString(m.Text, aadOutboxText)
-	if err != nil {
-		return "", err
-	}
-	index := o.keys.BlindIndex(outboxIndexPurpose, to)
-	id, err := o.nextID(ctx)
+	id, err := r.outbox.nextID(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -82,11 +71,11 @@ func (r *BatchRecorder) Record(ctx context.Context, m channels.Message) (provide
 	b := &r.rows
 	b.Ids = append(b.Ids, id)
 	b.DeliveryIds = append(b.DeliveryIds, m.DeliveryID)
-	b.ToEncs = append(b.ToEncs, toEnc)
-	b.ToIndexes = append(b.ToIndexes, index)
-	b.TextEncs = append(b.TextEncs, textEnc)
+	b.ToEncs = append(b.ToEncs, sm.toEnc)
+	b.ToIndexes = append(b.ToIndexes, sm.toIndex)
+	b.TextEncs = append(b.TextEncs, sm.textEnc)
 	b.Languages = append(b.Languages, m.Language)
-	b.Segments = append(b.Segments, int32(min(max(m.Segments, 0), math.MaxInt32)))
+	b.Segments = append(b.Segments, sm.segments)
 	b.SentAts = append(b.SentAts, time.Now())
 	return OutboxProviderID(id), nil
 }

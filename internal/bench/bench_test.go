@@ -254,37 +254,10 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(float64(recipients*b.N)/elapsed.Seconds(), "deliveries/s")
 }
 
-// analyzeAfterSeed is a slog handler that runs ANALYZE on the contact tables when Run reports the
-// contacts seeded, before fan-out starts: it measures the engine as it runs once PostgreSQL has
-// statistics for the imported contacts, which autovacuum gathers some time after an import.
-type analyzeAfterSeed struct {
-	slog.Handler
-	pool *pgxpool.Pool
-}
-
-func (h analyzeAfterSeed) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "bench: contacts seeded" {
-		if _, err := h.pool.Exec(ctx, "ANALYZE contacts, contact_identities, consent_events, suppressions"); err != nil {
-			return err
-		}
-		r.AddAttrs(slog.Bool("analyzed", true))
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h analyzeAfterSeed) WithAttrs(a []slog.Attr) slog.Handler {
-	return analyzeAfterSeed{h.Handler.WithAttrs(a), h.pool}
-}
-
-func (h analyzeAfterSeed) WithGroup(g string) slog.Handler {
-	return analyzeAfterSeed{h.Handler.WithGroup(g), h.pool}
-}
-
 // TestRunLarge is the measurement behind docs/benchmarks.md: a million recipients on the test
 // server, with the pool sized as the binary sizes it. It runs only when WAYMARK_BENCH_LARGE=1;
 // WAYMARK_BENCH_RECIPIENTS, WAYMARK_BENCH_WORKERS and WAYMARK_BENCH_MAX_CONNS change its size,
-// concurrency and pool, and WAYMARK_BENCH_ANALYZE=1 gathers statistics on the seeded contacts
-// before fan-out.
+// concurrency and pool. The import itself gathers statistics on the seeded contacts.
 func TestRunLarge(t *testing.T) {
 	if os.Getenv("WAYMARK_BENCH_LARGE") != "1" {
 		t.Skip("set WAYMARK_BENCH_LARGE=1 to run the large benchmark")
@@ -307,9 +280,6 @@ func TestRunLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if os.Getenv("WAYMARK_BENCH_ANALYZE") == "1" {
-		opts.Logger = slog.New(analyzeAfterSeed{opts.Logger.Handler(), pool})
-	}
 	res, err := Run(ctx, pool, testKeys(t), opts)
 	if err != nil {
 		t.Fatal(err)
