@@ -76,7 +76,8 @@ func newFixture(t *testing.T) *fixture {
 		if kind != channels.KindSandbox {
 			return nil, ratelimit.Limit{}, campaigns.ErrNoChannel
 		}
-		return sb.WithRecorder(outbox.Recorder(pool, wsID, campaignID)), ratelimit.Limit{}, nil
+		// As the binary wires it: a campaign's sandbox sends are written by the caller's commit.
+		return sb.WithRecorder(outbox.BatchRecorder(wsID, campaignID)), ratelimit.Limit{}, nil
 	}
 	srv := web.New(web.Deps{Pool: pool, Workspaces: store, Contacts: contacts.NewStore(pool, keys),
 		Campaigns: campaigns.NewStore(pool, keys, ins), Outbox: outbox, Inbox: messages.NewInbox(pool, keys),
