@@ -103,6 +103,18 @@ func (e *SendError) Error() string {
 // Unwrap exposes the underlying error.
 func (e *SendError) Unwrap() error { return e.Err }
 
+// RedactedError carries a provider's error under a text cleaned of secrets, so that logging it is
+// safe while errors.As still finds the provider library's types.
+type RedactedError struct {
+	Msg string // the error's text with credentials replaced
+	Err error
+}
+
+func (e *RedactedError) Error() string { return e.Msg }
+
+// Unwrap exposes the provider's error.
+func (e *RedactedError) Unwrap() error { return e.Err }
+
 // Classify returns the class of err: a *SendError's own, Temporary for anything else (an error
 // nobody classified is retried, never dropped).
 func Classify(err error) *SendError {

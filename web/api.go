@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -90,6 +91,33 @@ func decode(r *http.Request, v any) error {
 		return errcode.New(errcode.Invalid, "the body holds more than one JSON value")
 	}
 	return nil
+}
+
+// queryLimit reads a list's optional ?limit=, from 1 to most; 0 means the list's default.
+func queryLimit(q url.Values, most int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, errcode.Field("limit", "want 1 to %d", most)
+	}
+	return n, nil
+}
+
+// queryCursor reads a list's optional ?cursor=, the next_cursor of the previous page; 0 means
+// the first page.
+func queryCursor(q url.Values) (int64, error) {
+	v := q.Get("cursor")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errcode.Field("cursor", "want the next_cursor of the previous page")
+	}
+	return n, nil
 }
 
 func pathID(r *http.Request, name string) (int64, error) {
@@ -249,13 +277,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p workspaces.
 		}
 		f.BeforeID = n
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errcode.Field("limit", "want 1 to 1000")
-		}
-		f.Limit = n
+	limit, err := queryLimit(q, 1000)
+	if err != nil {
+		return err
 	}
+	f.Limit = limit
 	entries, err := s.deps.Workspaces.ListAudit(r.Context(), p.WorkspaceID, f)
 	if err != nil {
 		return err

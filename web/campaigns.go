@@ -6,7 +6,6 @@ import (
 
 	"github.com/waymark-org/waymark/campaigns"
 	"github.com/waymark-org/waymark/contacts"
-	"github.com/waymark-org/waymark/internal/errcode"
 	"github.com/waymark-org/waymark/workspaces"
 )
 
@@ -27,21 +26,13 @@ func (s *Server) registerCampaigns() {
 
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p workspaces.Principal) error {
 	q := r.URL.Query()
-	var after int64
-	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return errcode.Field("cursor", "want the next_cursor of the previous page")
-		}
-		after = n
+	after, err := queryCursor(q)
+	if err != nil {
+		return err
 	}
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errcode.Field("limit", "want 1 to 1000")
-		}
-		limit = n
+	limit, err := queryLimit(q, 1000)
+	if err != nil {
+		return err
 	}
 	list, next, err := s.deps.Campaigns.List(r.Context(), p.WorkspaceID, q.Get("state"), after, limit)
 	if err != nil {

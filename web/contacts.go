@@ -42,13 +42,11 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, p workspac
 	q := r.URL.Query()
 	f := contacts.Filter{Language: q.Get("language"), Country: q.Get("country"), AdminArea: q.Get("admin_area"),
 		Tag: q.Get("tag"), Channel: q.Get("channel"), Consent: q.Get("consent")}
-	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return errcode.Field("cursor", "want the next_cursor of the previous page")
-		}
-		f.After = n
+	after, err := queryCursor(q)
+	if err != nil {
+		return err
 	}
+	f.After = after
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

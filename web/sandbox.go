@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -62,11 +61,9 @@ func (s *Server) sandboxOutbox(w http.ResponseWriter, r *http.Request, p workspa
 	if err != nil {
 		return err
 	}
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > messages.MaxOutboxListLimit {
-			return errcode.Field("limit", "want 1 to %d", messages.MaxOutboxListLimit)
-		}
+	limit, err := queryLimit(q, messages.MaxOutboxListLimit)
+	if err != nil {
+		return err
 	}
 	list, err := s.deps.Outbox.List(r.Context(), p.WorkspaceID, to, limit)
 	if err != nil {

@@ -401,7 +401,7 @@ var stoppedPhrases = []string{"bot was blocked", "user is deactivated", "bot was
 // migrations; for the rest, the answer as it came over the wire (captured by the transport)
 // gives the code and description that the library only folds into its error text.
 func (c *Client) classify(ctx context.Context, ans *answer, err error) *channels.SendError {
-	safe := &redactedError{msg: c.redact(err.Error()), err: err}
+	safe := &channels.RedactedError{Msg: c.redact(err.Error()), Err: err}
 	code, desc, status, retryAfter := ans.code, ans.desc, ans.status, ans.retryAfter
 	desc = c.redact(desc)
 
@@ -528,16 +528,6 @@ func netReason(err error) string {
 	}
 	return err.Error()
 }
-
-// redactedError carries an underlying error with its text cleaned of secrets, so that logging
-// it is safe while errors.As still finds the library's types.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // answer is what one API call's transport saw: the HTTP status and, for an error, the Bot API's
 // error_code, description and retry_after.

@@ -105,7 +105,7 @@ func (c *Client) GetUpdates(ctx context.Context, offset int64, timeout time.Dura
 }
 
 func (c *Client) pollError(ctx context.Context, status int, err error) error {
-	safe := &redactedError{msg: c.redact(err.Error()), err: err}
+	safe := &channels.RedactedError{Msg: c.redact(err.Error()), Err: err}
 	switch {
 	case status >= 400:
 		return classifyAPIError(status, fmt.Sprintf("HTTP %d without a Bot API error", status), 0, safe)

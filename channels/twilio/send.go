@@ -200,7 +200,7 @@ var permanentCodes = map[int]string{
 var numberPattern = regexp.MustCompile(`\+?\b[0-9]{7,15}\b`)
 
 func (s *Sender) classify(ctx context.Context, call *callState, m channels.Message, err error) error {
-	safe := &redactedError{msg: s.redact(err.Error()), err: err}
+	safe := &channels.RedactedError{Msg: s.redact(err.Error()), Err: err}
 	status, retryAfter := call.answer()
 
 	var te *client.TwilioRestError
@@ -290,16 +290,6 @@ func netReason(err error) string {
 	}
 	return err.Error()
 }
-
-// redactedError carries an underlying error with its text cleaned of secrets, so that logging
-// it is safe while errors.As still finds the library's types.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // callState is what one Send learns at the HTTP level that twilio-go does not pass on: the
 // status and Retry-After of Twilio's answer. It also ties the request to the caller's context.

@@ -80,15 +80,11 @@ func cmdTokensCreate(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	e, err := openMigrated(ctx, c)
+	e, ws, err := openMigratedWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	plain, tok, err := workspaces.NewStore(e.pool).CreateToken(ctx, ws.ID, role, *userName, *label, cliActor())
 	if err != nil {
 		return err
@@ -108,15 +104,11 @@ func cmdTokensList(ctx context.Context, c cmdIO, args []string) error {
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
-	e, err := openMigrated(ctx, c)
+	e, ws, err := openMigratedWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	tokens, err := workspaces.NewStore(e.pool).ListTokens(ctx, ws.ID)
 	if err != nil {
 		return err
@@ -149,15 +141,11 @@ func cmdTokensRevoke(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil || id <= 0 {
 		return usageErr("token ID must be a positive whole number, as `waymark tokens list` shows")
 	}
-	e, err := openMigrated(ctx, c)
+	e, ws, err := openMigratedWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	if _, err := workspaces.NewStore(e.pool).RevokeToken(ctx, ws.ID, id, cliActor()); err != nil {
 		return err
 	}

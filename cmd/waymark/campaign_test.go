@@ -22,14 +22,23 @@ import (
 	"github.com/waymark-org/waymark/workspaces"
 )
 
-// install sets up a migrated database with a workspace, a key and n sandbox contacts with an
-// opt-in, and returns the environment for the binary and a pool on the database.
-func install(t *testing.T, n int, extra ...string) ([]string, *pgxpool.Pool) {
+// installation is a migrated database with one workspace and a key, as installWorkspace made it.
+type installation struct {
+	env  []string // the environment for the binary
+	dir  string   // WAYMARK_DATA_DIR, which holds the key file
+	pool *pgxpool.Pool
+	keys *pii.Keyring
+	ws   workspaces.Workspace
+}
+
+// installWorkspace sets up a migrated database with a workspace of that name (default country
+// KE) and a key.
+func installWorkspace(t *testing.T, name string, extra ...string) installation {
 	t.Helper()
 	dir := t.TempDir()
 	url := dbtest.EmptyDatabase(t)
 	env := append([]string{"WAYMARK_DATABASE_URL=" + url, "WAYMARK_DATA_DIR=" + dir}, extra...)
-	for _, args := range [][]string{{"migrate"}, {"workspaces", "create", "--default-country", "KE", "Field Team"}, {"keys", "generate"}} {
+	for _, args := range [][]string{{"migrate"}, {"workspaces", "create", "--default-country", "KE", name}, {"keys", "generate"}} {
 		if r := waymark(t, env, "", args...); r.code != 0 {
 			t.Fatalf("%v: %+v", args, r)
 		}
@@ -44,10 +53,20 @@ func install(t *testing.T, n int, extra ...string) ([]string, *pgxpool.Pool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := workspaces.NewStore(pool).GetByName(ctx, "Field Team")
+	ws, err := workspaces.NewStore(pool).GetByName(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return installation{env: env, dir: dir, pool: pool, keys: keys, ws: ws}
+}
+
+// install sets up a migrated database with a workspace, a key and n sandbox contacts with an
+// opt-in, and returns the environment for the binary and a pool on the database.
+func install(t *testing.T, n int, extra ...string) ([]string, *pgxpool.Pool) {
+	t.Helper()
+	in := installWorkspace(t, "Field Team", extra...)
+	env, pool, keys, ws := in.env, in.pool, in.keys, in.ws
+	ctx := context.Background()
 	yes := true
 	langs := []string{"en", "ar", "am"}
 	rows := make([]contacts.Row, n)

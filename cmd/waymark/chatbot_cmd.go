@@ -34,15 +34,11 @@ func cmdChatbot(ctx context.Context, c cmdIO, args []string) error {
 	if err != nil {
 		return usageErr("cannot read %s: %v", fs.Arg(0), err)
 	}
-	e, err := openMigrated(ctx, c)
+	e, ws, err := openMigratedWorkspace(ctx, c, *wsName)
 	if err != nil {
 		return err
 	}
 	defer e.close(ctx)
-	ws, err := e.workspace(ctx, *wsName)
-	if err != nil {
-		return err
-	}
 	tree, err := chatbot.NewStore(e.pool).Import(ctx, ws.ID, data, cliActor())
 	if err != nil {
 		return usageErr("%s:\n%v", fs.Arg(0), err)

@@ -87,6 +87,20 @@ func openMigrated(ctx context.Context, c cmdIO) (*env, error) {
 	return e, nil
 }
 
+// openMigratedWorkspace is openMigrated for commands that act on one workspace: it also resolves it.
+func openMigratedWorkspace(ctx context.Context, c cmdIO, name string) (*env, workspaces.Workspace, error) {
+	e, err := openMigrated(ctx, c)
+	if err != nil {
+		return nil, workspaces.Workspace{}, err
+	}
+	ws, err := e.workspace(ctx, name)
+	if err != nil {
+		e.close(ctx)
+		return nil, workspaces.Workspace{}, err
+	}
+	return e, ws, nil
+}
+
 // openWorkspace is openMigrated for commands that act on a workspace's personal data: it also
 // loads the encryption keys and resolves the workspace.
 func openWorkspace(ctx context.Context, c cmdIO, name string) (*env, *pii.Keyring, workspaces.Workspace, error) {

@@ -14,7 +14,6 @@ import (
 	"github.com/waymark-org/waymark/channels"
 	"github.com/waymark-org/waymark/connections"
 	"github.com/waymark-org/waymark/contacts"
-	"github.com/waymark-org/waymark/internal/dbtest"
 	"github.com/waymark-org/waymark/internal/pii"
 	"github.com/waymark-org/waymark/messages"
 	"github.com/waymark-org/waymark/workspaces"
@@ -72,28 +71,9 @@ func keyIDs(t *testing.T, ctx context.Context, pool *pgxpool.Pool, column string
 // column not named *_enc holds a ciphertext, so the naming it relies on is checked too.
 func TestKeysRotateCoversEveryEncryptedColumn(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	url := dbtest.EmptyDatabase(t)
-	env := []string{"WAYMARK_DATABASE_URL=" + url, "WAYMARK_DATA_DIR=" + dir}
-	for _, args := range [][]string{{"migrate"}, {"workspaces", "create", "--default-country", "KE", "Keys Desk"}, {"keys", "generate"}} {
-		if r := waymark(t, env, "", args...); r.code != 0 {
-			t.Fatalf("%v: %+v", args, r)
-		}
-	}
+	in := installWorkspace(t, "Keys Desk")
+	env, dir, pool, oldRing, ws := in.env, in.dir, in.pool, in.keys, in.ws
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	oldRing, err := pii.LoadKeyFile(pii.DefaultKeyFile(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspaces.NewStore(pool).GetByName(ctx, "Keys Desk")
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// The schema's encrypted columns are exactly those rotation walks.
 	encCols, otherCols := byteaColumns(t, ctx, pool)
