@@ -793,11 +793,7 @@ func (s *Store) Erase(ctx context.Context, workspaceID, id int64, by workspaces.
 
 // Lookup finds the contact that owns an address, by blind index, without decrypting anything.
 func (s *Store) Lookup(ctx context.Context, ws workspaces.Workspace, k Kind, address string) (int64, error) {
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
-	if err != nil {
-		return 0, fieldErr(err)
-	}
-	rows, err := s.q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
+	_, rows, err := s.findAddress(ctx, s.q, ws, k, address)
 	if err != nil {
 		return 0, err
 	}
@@ -805,6 +801,30 @@ func (s *Store) Lookup(ctx context.Context, ws workspaces.Workspace, k Kind, add
 		return 0, notFound(pgx.ErrNoRows)
 	}
 	return rows[0].ContactID, nil
+}
+
+// findAddress normalizes an address of kind k, read in ws's country, and finds through q the
+// contacts it belongs to, by blind index.
+func (s *Store) findAddress(ctx context.Context, q *dbq.Queries, ws workspaces.Workspace, k Kind, raw string) (address, []dbq.IdentityFindByIndexesRow, error) {
+	val, err := NormalizeAddress(k, raw, ws.DefaultCountry)
+	if err != nil {
+		return address{}, nil, fieldErr(err)
+	}
+	a := address{k, val, s.index(k, val)}
+	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{a.index}})
+	return a, found, err
+}
+
+// createForAddress makes, through q, a contact with no consent whose only identity is a, in
+// language (empty for none).
+func (s *Store) createForAddress(ctx context.Context, q *dbq.Queries, ws workspaces.Workspace, a address, language string) (int64, error) {
+	row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
+		Tags: []string{}, ChannelOrder: []string{string(a.kind)}})
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.addIdentity(ctx, q, ws, row.ID, "", IdentityInput{Kind: string(a.kind), Value: a.value}, "identity")
+	return row.ID, err
 }
 
 // Suppressed reports whether an address opted out, even if its contact was erased since.
@@ -838,29 +858,20 @@ func (s *Store) ProviderKeyword(ctx context.Context, tx pgx.Tx, ws workspaces.Wo
 	if verb != "stop" && verb != "start" {
 		return nil
 	}
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
-	if err != nil {
-		return fieldErr(err)
-	}
 	q := s.q.WithTx(tx)
-	idx := s.index(k, val)
-	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{idx}})
+	a, found, err := s.findAddress(ctx, q, ws, k, address)
 	if err != nil {
 		return err
 	}
+	status, source := StatusOptIn, SourceKeyword
 	if verb == "stop" {
-		if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: idx, Source: SourceProvider}); err != nil {
+		if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: a.index, Source: SourceProvider}); err != nil {
 			return err
 		}
-		for _, f := range found {
-			if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: StatusOptOut, Evidence: evidence}, SourceProvider, "consent"); err != nil {
-				return err
-			}
-		}
-		return nil
+		status, source = StatusOptOut, SourceProvider
 	}
 	for _, f := range found {
-		if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: StatusOptIn, Evidence: evidence}, SourceKeyword, "consent"); err != nil {
+		if err := s.recordConsent(ctx, q, ws.ID, f.ContactID, ConsentInput{Channel: string(k), Status: status, Evidence: evidence}, source, "consent"); err != nil {
 			return err
 		}
 	}
@@ -871,19 +882,15 @@ func (s *Store) ProviderKeyword(ctx context.Context, tx pgx.Tx, ws workspaces.Wo
 // Telegram /start): the contact is found by the address or made, takes language when one is
 // given, and gets an opt-in with source keyword, which also lifts an earlier opt-out of theirs.
 func (s *Store) Subscribe(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string, evidence map[string]any) (contactID int64, created bool, err error) {
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	q := s.q.WithTx(tx)
+	a, found, err := s.findAddress(ctx, q, ws, k, address)
 	if err != nil {
-		return 0, false, fieldErr(err)
+		return 0, false, err
 	}
 	if language != "" {
 		if language, err = NormalizeLanguage(language); err != nil {
 			return 0, false, fieldErr(err)
 		}
-	}
-	q := s.q.WithTx(tx)
-	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
-	if err != nil {
-		return 0, false, err
 	}
 	if len(found) > 0 {
 		contactID = found[0].ContactID
@@ -893,15 +900,10 @@ func (s *Store) Subscribe(ctx context.Context, tx pgx.Tx, ws workspaces.Workspac
 			}
 		}
 	} else {
-		row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
-			Tags: []string{}, ChannelOrder: []string{string(k)}})
-		if err != nil {
+		if contactID, err = s.createForAddress(ctx, q, ws, a, language); err != nil {
 			return 0, false, err
 		}
-		contactID, created = row.ID, true
-		if _, err := s.addIdentity(ctx, q, ws, contactID, "", IdentityInput{Kind: string(k), Value: val}, "identity"); err != nil {
-			return 0, false, err
-		}
+		created = true
 	}
 	err = s.recordConsent(ctx, q, ws.ID, contactID, ConsentInput{Channel: string(k), Status: StatusOptIn, Evidence: evidence}, SourceKeyword, "consent")
 	return contactID, created, err
@@ -910,17 +912,13 @@ func (s *Store) Subscribe(ctx context.Context, tx pgx.Tx, ws workspaces.Workspac
 // SetLanguageByAddress changes the language of the contact an address belongs to, inside tx
 // (a language picked from the Telegram menu). It returns the contact, or NotFound.
 func (s *Store) SetLanguageByAddress(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (int64, error) {
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
+	q := s.q.WithTx(tx)
+	_, found, err := s.findAddress(ctx, q, ws, k, address)
 	if err != nil {
-		return 0, fieldErr(err)
+		return 0, err
 	}
 	if language, err = NormalizeLanguage(language); err != nil {
 		return 0, fieldErr(err)
-	}
-	q := s.q.WithTx(tx)
-	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
-	if err != nil {
-		return 0, err
 	}
 	if len(found) == 0 {
 		return 0, notFound(pgx.ErrNoRows)
@@ -947,12 +945,8 @@ func (s *Store) setLanguage(ctx context.Context, q *dbq.Queries, workspaceID, co
 // new contact's language until the person picks another; the contact's own language is returned,
 // and created says the sender was unknown until now.
 func (s *Store) EnsureContact(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address, language string) (id int64, lang string, created bool, err error) {
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
-	if err != nil {
-		return 0, "", false, fieldErr(err)
-	}
 	q := s.q.WithTx(tx)
-	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{s.index(k, val)}})
+	a, found, err := s.findAddress(ctx, q, ws, k, address)
 	if err != nil {
 		return 0, "", false, err
 	}
@@ -963,15 +957,10 @@ func (s *Store) EnsureContact(ctx context.Context, tx pgx.Tx, ws workspaces.Work
 		}
 		return row.ID, row.Language, false, nil
 	}
-	row, err := q.ContactInsert(ctx, dbq.ContactInsertParams{WorkspaceID: ws.ID, Language: language,
-		Tags: []string{}, ChannelOrder: []string{string(k)}})
-	if err != nil {
+	if id, err = s.createForAddress(ctx, q, ws, a, language); err != nil {
 		return 0, "", false, err
 	}
-	if _, err := s.addIdentity(ctx, q, ws, row.ID, "", IdentityInput{Kind: string(k), Value: val}, "identity"); err != nil {
-		return 0, "", false, err
-	}
-	return row.ID, language, true, nil
+	return id, language, true, nil
 }
 
 // KeywordConsent records, inside tx, an opt-in or opt-out the person sent as a keyword (STOP,
@@ -985,17 +974,12 @@ func (s *Store) KeywordConsent(ctx context.Context, tx pgx.Tx, workspaceID, cont
 // stored: the address is suppressed whether or not it belongs to a contact, and a contact's
 // ledger gets the opt-out, so no message can go out between storing the STOP and handling it.
 func (s *Store) KeywordStop(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, k Kind, address string, evidence map[string]any) error {
-	val, err := NormalizeAddress(k, address, ws.DefaultCountry)
-	if err != nil {
-		return fieldErr(err)
-	}
 	q := s.q.WithTx(tx)
-	idx := s.index(k, val)
-	if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: idx, Source: SourceKeyword}); err != nil {
+	a, found, err := s.findAddress(ctx, q, ws, k, address)
+	if err != nil {
 		return err
 	}
-	found, err := q.IdentityFindByIndexes(ctx, dbq.IdentityFindByIndexesParams{WorkspaceID: ws.ID, Kind: string(k), Indexes: [][]byte{idx}})
-	if err != nil {
+	if err := q.SuppressionInsert(ctx, dbq.SuppressionInsertParams{WorkspaceID: ws.ID, ChannelKind: string(k), ValueIndex: a.index, Source: SourceKeyword}); err != nil {
 		return err
 	}
 	for _, f := range found {

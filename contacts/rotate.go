@@ -1,8 +1,6 @@
 package contacts
 
 import (
-	"context"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waymark-org/waymark/contacts/internal/dbq"
@@ -15,29 +13,13 @@ import (
 func EncryptedColumns(pool *pgxpool.Pool) []pii.Column {
 	q := dbq.New(pool)
 	return []pii.Column{
-		{Table: "contacts", Name: "name_enc",
-			Stale: func(ctx context.Context, header []byte, after int64, limit int) ([]pii.Sealed, error) {
-				rows, err := q.ContactNamesToRotate(ctx, dbq.ContactNamesToRotateParams{Header: header, AfterID: after, MaxRows: int32(limit)})
-				out := make([]pii.Sealed, len(rows))
-				for i, r := range rows {
-					out[i] = pii.Sealed{ID: r.ID, Value: r.NameEnc, AAD: NameAAD}
-				}
-				return out, err
-			},
-			Reseal: func(ctx context.Context, ids []int64, was, sealed [][]byte) (int64, error) {
-				return q.ContactNamesReseal(ctx, dbq.ContactNamesResealParams{Ids: ids, Was: was, Sealed: sealed})
-			}},
-		{Table: "contact_identities", Name: "value_enc",
-			Stale: func(ctx context.Context, header []byte, after int64, limit int) ([]pii.Sealed, error) {
-				rows, err := q.IdentityValuesToRotate(ctx, dbq.IdentityValuesToRotateParams{Header: header, AfterID: after, MaxRows: int32(limit)})
-				out := make([]pii.Sealed, len(rows))
-				for i, r := range rows {
-					out[i] = pii.Sealed{ID: r.ID, Value: r.ValueEnc, AAD: IdentityAAD(Kind(r.Kind))}
-				}
-				return out, err
-			},
-			Reseal: func(ctx context.Context, ids []int64, was, sealed [][]byte) (int64, error) {
-				return q.IdentityValuesReseal(ctx, dbq.IdentityValuesResealParams{Ids: ids, Was: was, Sealed: sealed})
-			}},
+		pii.NewColumn("contacts", "name_enc", q.ContactNamesToRotate, q.ContactNamesReseal,
+			func(r dbq.ContactNamesToRotateRow) pii.Sealed {
+				return pii.Sealed{ID: r.ID, Value: r.NameEnc, AAD: NameAAD}
+			}),
+		pii.NewColumn("contact_identities", "value_enc", q.IdentityValuesToRotate, q.IdentityValuesReseal,
+			func(r dbq.IdentityValuesToRotateRow) pii.Sealed {
+				return pii.Sealed{ID: r.ID, Value: r.ValueEnc, AAD: IdentityAAD(Kind(r.Kind))}
+			}),
 	}
 }

@@ -34,6 +34,47 @@ type Column struct {
 	Reseal func(ctx context.Context, ids []int64, was, sealed [][]byte) (int64, error)
 }
 
+// StaleParams is the parameter struct sqlc generates for a column's query of stale values, one
+// that takes @after_id, @header and @max_rows in that order (see [Column.Stale]).
+type StaleParams interface {
+	~struct {
+		AfterID int64
+		Header  []byte
+		MaxRows int32
+	}
+}
+
+// ResealParams is the parameter struct sqlc generates for a column's reseal statement, one that
+// takes @ids, @was and @sealed in that order (see [Column.Reseal]).
+type ResealParams interface {
+	~struct {
+		Ids    []int64
+		Was    [][]byte
+		Sealed [][]byte
+	}
+}
+
+// NewColumn returns the Column table.name that runs the column's generated queries: stale reads
+// stale values, which toSealed maps to what a rotation needs (the row's value and its associated
+// data), and reseal stores the re-encrypted ones. Each domain then declares a column in a few
+// lines and keeps its SQL.
+func NewColumn[S StaleParams, R ResealParams, Row any](table, name string,
+	stale func(context.Context, S) ([]Row, error), reseal func(context.Context, R) (int64, error),
+	toSealed func(Row) Sealed) Column {
+	return Column{Table: table, Name: name,
+		Stale: func(ctx context.Context, header []byte, after int64, limit int) ([]Sealed, error) {
+			rows, err := stale(ctx, S{AfterID: after, Header: header, MaxRows: int32(limit)})
+			out := make([]Sealed, len(rows))
+			for i, r := range rows {
+				out[i] = toSealed(r)
+			}
+			return out, err
+		},
+		Reseal: func(ctx context.Context, ids []int64, was, sealed [][]byte) (int64, error) {
+			return reseal(ctx, R{Ids: ids, Was: was, Sealed: sealed})
+		}}
+}
+
 // ColumnRotation reports what [RotateColumn] did to one column.
 type ColumnRotation struct {
 	Table  string `json:"table"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -258,5 +259,58 @@ func TestRotateColumnUnreadableValue(t *testing.T) {
 	}
 	if _, err := pii.RotateColumn(context.Background(), nil, col.column(), 10); !errors.Is(err, pii.ErrNoKey) {
 		t.Fatalf("no keyring: %v", err)
+	}
+}
+
+// Parameter and row types of the shape sqlc generates for a column's rotation queries.
+type (
+	fakeStaleParams struct {
+		AfterID int64
+		Header  []byte
+		MaxRows int32
+	}
+	fakeResealParams struct {
+		Ids    []int64
+		Was    [][]byte
+		Sealed [][]byte
+	}
+	fakeRow struct {
+		ID    int64
+		Kind  string
+		Value []byte
+	}
+)
+
+// TestNewColumn checks that a column built from generated queries hands them the rotation's
+// arguments and maps their rows.
+func TestNewColumn(t *testing.T) {
+	t.Parallel()
+	var gotStale fakeStaleParams
+	var gotReseal fakeResealParams
+	col := pii.NewColumn("t", "c",
+		func(_ context.Context, p fakeStaleParams) ([]fakeRow, error) {
+			gotStale = p
+			return []fakeRow{{ID: 7, Kind: "sms", Value: []byte("v")}}, nil
+		},
+		func(_ context.Context, p fakeResealParams) (int64, error) {
+			gotReseal = p
+			return 1, nil
+		},
+		func(r fakeRow) pii.Sealed { return pii.Sealed{ID: r.ID, Value: r.Value, AAD: "t.c:" + r.Kind} })
+	if col.Table != "t" || col.Name != "c" {
+		t.Fatalf("column %s.%s", col.Table, col.Name)
+	}
+	rows, err := col.Stale(context.Background(), []byte("h"), 3, 5)
+	want := fakeStaleParams{AfterID: 3, Header: []byte("h"), MaxRows: 5}
+	if err != nil || !reflect.DeepEqual(gotStale, want) {
+		t.Fatalf("stale query got %+v (%v), want %+v", gotStale, err, want)
+	}
+	if !reflect.DeepEqual(rows, []pii.Sealed{{ID: 7, Value: []byte("v"), AAD: "t.c:sms"}}) {
+		t.Fatalf("stale rows %+v", rows)
+	}
+	n, err := col.Reseal(context.Background(), []int64{7}, [][]byte{[]byte("v")}, [][]byte{[]byte("w")})
+	wantReseal := fakeResealParams{Ids: []int64{7}, Was: [][]byte{[]byte("v")}, Sealed: [][]byte{[]byte("w")}}
+	if err != nil || n != 1 || !reflect.DeepEqual(gotReseal, wantReseal) {
+		t.Fatalf("reseal got %+v: %d %v", gotReseal, n, err)
 	}
 }
