@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -84,6 +85,9 @@ type Handler struct {
 	// ProviderConfirmsStop says the channel answers STOP itself (Twilio's default opt-out
 	// handling), so Waymark records the opt-out without confirming it a second time.
 	ProviderConfirmsStop func(ctx context.Context, workspaceID int64, kind channels.Kind) bool
+
+	// trees keeps each workspace's last parsed tree (parsedTree), by workspace id.
+	trees sync.Map
 }
 
 // ParseDeepLink returns the language and campaign a /start payload names: lang-TAG selects the

@@ -1,6 +1,7 @@
 package chatbot
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -119,11 +120,11 @@ func keywordAnswerLanguage(spoken, kwLang, lang string) string {
 // contact was not made by this message, and first, whether this message made the contact.
 func (h *Handler) converseAs(ctx context.Context, tx pgx.Tx, ws workspaces.Workspace, msg messages.InboundMessage, id int64, lang, spoken string,
 	first bool) (answers []answer, err error) {
-	overrides, err := overrides(ctx, tx, ws.ID)
+	keywords, err := matcher(ctx, tx, ws.ID)
 	if err != nil {
 		return nil, err
 	}
-	intent, kwLang := NewMatcher(overrides).Match(msg.Text, lang)
+	intent, kwLang := keywords.Match(msg.Text, lang)
 	say := func(lang, msgID string, data map[string]any) []answer {
 		return []answer{{text: Localized(lang, msgID, data)}}
 	}
@@ -228,15 +229,29 @@ func (h *Handler) recordTalk(ctx context.Context, tx pgx.Tx, workspaceID, contac
 	return err
 }
 
+// parsedTree is a workspace's tree with the stored JSON it was parsed from.
+type parsedTree struct {
+	raw  []byte
+	tree *Tree
+}
+
+// tree returns the workspace's tree as stored now, nil when it has none. Parsing and validating
+// a tree costs far more than reading it, so the last one parsed per workspace is kept and reused
+// while the stored JSON is unchanged; a Tree is only read, so conversations share it.
 func (h *Handler) tree(ctx context.Context, tx pgx.Tx, workspaceID int64) (*Tree, error) {
-	r, err := dbq.New(tx).TreeGet(ctx, workspaceID)
-	if err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
-		}
+	raw, err := treeJSON(ctx, tx, workspaceID)
+	if raw == nil || err != nil {
 		return nil, err
 	}
-	return ParseTree(r.Tree)
+	if p, ok := h.trees.Load(workspaceID); ok && bytes.Equal(p.(parsedTree).raw, raw) {
+		return p.(parsedTree).tree, nil
+	}
+	tree, err := ParseTree(raw)
+	if err != nil {
+		return nil, err
+	}
+	h.trees.Store(workspaceID, parsedTree{raw: raw, tree: tree})
+	return tree, nil
 }
 
 // pickLanguage reads an answer to the SMS language list: its number, or a language tag.

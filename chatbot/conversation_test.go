@@ -1,6 +1,7 @@
 package chatbot_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -53,6 +54,18 @@ func newConvo(t *testing.T, configure func(*workspaces.Settings)) *convo {
 	c.h = &chatbot.Handler{Pool: pool, Inbox: c.inbox, Contacts: c.cs, Workspaces: wsStore, Store: chatbot.NewStore(pool),
 		Keys: keys, Reply: c.rep, ProviderConfirmsStop: func(context.Context, int64, channels.Kind) bool { return false }}
 	return c
+}
+
+// importTree makes testdata/tree.yaml the workspace's chatbot.
+func (c *convo) importTree() {
+	c.t.Helper()
+	raw, err := os.ReadFile("testdata/tree.yaml")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // say stores a message from a sandbox address and handles it, returning the replies it caused.
@@ -150,13 +163,7 @@ func TestHelpAndRateLimit(t *testing.T) {
 func TestMenusAndConversationExpiry(t *testing.T) {
 	t.Parallel()
 	c := newConvo(t, nil)
-	raw, err := os.ReadFile("testdata/tree.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
-		t.Fatal(err)
-	}
+	c.importTree()
 	from := "+254700000200"
 	r := c.say(from, "hello")
 	if len(r) != 1 || !strings.Contains(r[0].text, "1. Before you travel") || !strings.Contains(r[0].text, "0. ") {
@@ -203,13 +210,7 @@ func localized(lang, id string) string {
 func TestTelegramMenusUseButtons(t *testing.T) {
 	t.Parallel()
 	c := newConvo(t, nil)
-	raw, err := os.ReadFile("testdata/tree.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
-		t.Fatal(err)
-	}
+	c.importTree()
 	handle := func(in channels.Inbound) sent {
 		t.Helper()
 		before := len(c.rep.sent)
@@ -244,5 +245,28 @@ func TestTelegramMenusUseButtons(t *testing.T) {
 	r = handle(channels.Inbound{ProviderID: "u2", Callback: travel})
 	if !strings.Contains(r.text, "Before you travel") || len(r.options) == 0 {
 		t.Fatalf("pressing the travel button: %+v", r)
+	}
+}
+
+// A tree imported again replaces the one conversations use at once, though the handler keeps
+// the last tree it parsed.
+func TestReimportedTreeIsUsed(t *testing.T) {
+	t.Parallel()
+	c := newConvo(t, nil)
+	c.importTree()
+	from := "+254700000300"
+	if r := c.say(from, "hello"); len(r) != 1 || !strings.Contains(r[0].text, "1. Before you travel") {
+		t.Fatalf("first tree: %+v", r)
+	}
+	raw, err := os.ReadFile("testdata/tree.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = bytes.ReplaceAll(raw, []byte("Before you travel"), []byte("Before leaving"))
+	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.say(from, "hello"); len(r) != 1 || !strings.Contains(r[0].text, "1. Before leaving") {
+		t.Fatalf("second tree: %+v", r)
 	}
 }

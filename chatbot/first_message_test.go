@@ -1,7 +1,6 @@
 package chatbot_test
 
 import (
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,13 +30,7 @@ func greeted(t *testing.T, configure func(*workspaces.Settings)) *convo {
 			configure(s)
 		}
 	})
-	raw, err := os.ReadFile("testdata/tree.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.h.Store.Import(c.ctx, c.ws.ID, raw, workspaces.SystemActor); err != nil {
-		t.Fatal(err)
-	}
+	c.importTree()
 	return c
 }
 

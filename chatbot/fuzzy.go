@@ -1,11 +1,11 @@
 package chatbot
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -25,10 +25,6 @@ const (
 	fuzzyExact = 1.0 // the word appears as written (after normalising)
 	fuzzyNear  = 0.8 // a typo away, or the word with an ending attached
 )
-
-// fuzzyFold is full case folding (ß matches ss, ς matches σ), not just lower-casing. The folding
-// Caser keeps no state between calls, so one value serves every goroutine.
-var fuzzyFold = cases.Fold()
 
 // fuzzyMaxRunes bounds the work done on one message; chatbot messages are short and anything
 // beyond this is not a menu choice.
@@ -148,25 +144,29 @@ func fuzzyDistance(a, b []rune, limit int) int {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
+		fuzzyDistanceRow(a, b, i, prev2, prev, cur)
+		if slices.Min(cur) > limit {
 			return limit + 1
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// fuzzyDistanceRow fills row i of the optimal string alignment table of a against b into cur,
+// from the two rows before it: cur[0] is i, deleting a's first i runes.
+func fuzzyDistanceRow(a, b []rune, i int, prev2, prev, cur []int) {
+	cur[0] = i
+	for j := 1; j <= len(b); j++ {
+		cost := 1
+		if a[i-1] == b[j-1] {
+			cost = 0
+		}
+		cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+			cur[j] = min(cur[j], prev2[j-2]+1)
+		}
+	}
 }
 
 // fuzzySubstringDistance is the smallest Damerau-Levenshtein distance between k and any stretch
@@ -177,17 +177,7 @@ func fuzzySubstringDistance(k, text []rune) int {
 	prev := make([]int, len(text)+1) // row 0 is all zeros: the stretch may start anywhere
 	cur := make([]int, len(text)+1)
 	for i := 1; i <= len(k); i++ {
-		cur[0] = i
-		for j := 1; j <= len(text); j++ {
-			cost := 1
-			if k[i-1] == text[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && k[i-1] == text[j-2] && k[i-2] == text[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
+		fuzzyDistanceRow(k, text, i, prev2, prev, cur)
 		prev2, prev, cur = prev, cur, prev2
 	}
 	best := len(k)
@@ -219,7 +209,8 @@ func fuzzyNormalize(s string) string {
 		s = string([]rune(s)[:fuzzyMaxRunes])
 	}
 	// Decomposing first turns أ إ آ into ا plus a mark, so dropping the marks folds them.
-	s = fuzzyFold.String(norm.NFKD.String(s))
+	// caseFold is full case folding (ß matches ss, ς matches σ), not just lower-casing.
+	s = caseFold.String(norm.NFKD.String(s))
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {

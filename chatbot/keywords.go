@@ -146,10 +146,13 @@ type Overrides struct {
 // must not be unsubscribed or subscribed by a word inside it; the sentence goes to the menus and
 // answers, where a person can read it.
 //
-// A Matcher does not change after NewMatcher and is safe for concurrent use.
+// A Matcher does not change after NewMatcher and is safe for concurrent use. It holds only the
+// workspace's overrides and looks a word up in the shared shipped lists when asked, so building
+// one per message costs what the overrides cost, not what the shipped lists do.
 type Matcher struct {
-	// words maps a normalized keyword to what it means.
-	words map[string]keywordMeaning
+	shipped *shippedTable
+	// adds and removes are the workspace's overrides, normalized, one set per intent.
+	adds, removes map[Intent]map[string]bool
 	// added keeps the workspace's additions as given, for Keywords.
 	added map[Intent][]string
 }
@@ -207,35 +210,33 @@ var shippedKeywords = sync.OnceValue(func() *shippedTable {
 // NewMatcher builds a Matcher from the shipped keyword lists and a workspace's overrides. Words
 // under an intent other than the five are ignored, as are words that normalize to nothing.
 func NewMatcher(o Overrides) *Matcher {
-	shipped := shippedKeywords()
-	added, removed := normalizedSets(o.Add), normalizedSets(o.Remove)
 	m := &Matcher{
-		words: make(map[string]keywordMeaning, len(shipped.langs)),
-		added: map[Intent][]string{},
-	}
-	resolve := func(n string) {
-		for _, intent := range intentPrecedence {
-			if removed[intent][n] {
-				continue
-			}
-			if langs, ok := shipped.langs[n][intent]; ok || added[intent][n] {
-				m.words[n] = keywordMeaning{intent: intent, langs: langs}
-				return
-			}
-		}
-	}
-	for n := range shipped.langs {
-		resolve(n)
+		shipped: shippedKeywords(),
+		adds:    normalizedSets(o.Add),
+		removes: normalizedSets(o.Remove),
+		added:   map[Intent][]string{},
 	}
 	for _, intent := range intentPrecedence {
-		for n := range added[intent] {
-			resolve(n)
-		}
 		if len(o.Add[intent]) > 0 {
 			m.added[intent] = slices.Clone(o.Add[intent])
 		}
 	}
 	return m
+}
+
+// meaning returns what a normalized word means: the first intent in intentPrecedence that the
+// workspace did not remove it from and that a shipped list or the workspace gives it.
+func (m *Matcher) meaning(normalized string) (keywordMeaning, bool) {
+	shipped := m.shipped.langs[normalized]
+	for _, intent := range intentPrecedence {
+		if m.removes[intent][normalized] {
+			continue
+		}
+		if langs, ok := shipped[intent]; ok || m.adds[intent][normalized] {
+			return keywordMeaning{intent: intent, langs: langs}, true
+		}
+	}
+	return keywordMeaning{}, false
 }
 
 // normalizedSets normalizes override words into one set per intent, dropping empty words.
@@ -256,7 +257,7 @@ func normalizedSets(words map[Intent][]string) map[Intent]map[string]bool {
 
 // carries reports whether a normalized word means intent in this Matcher.
 func (m *Matcher) carries(normalized string, intent Intent) bool {
-	k, ok := m.words[normalized]
+	k, ok := m.meaning(normalized)
 	return ok && k.intent == intent
 }
 
@@ -267,9 +268,9 @@ func (m *Matcher) carries(normalized string, intent Intent) bool {
 // only because the workspace added it there belongs to no language and returns "", so the caller
 // keeps the contact's language. A message that is not a keyword returns IntentNone and "".
 func (m *Matcher) Match(text, preferLang string) (Intent, string) {
-	k, ok := m.words[Normalize(text)]
+	k, ok := m.meaning(Normalize(text))
 	if !ok && myanmar.HasMyanmar(text) {
-		k, ok = m.words[Normalize(myanmar.ToUnicode(text))]
+		k, ok = m.meaning(Normalize(myanmar.ToUnicode(text)))
 	}
 	if !ok {
 		return IntentNone, ""

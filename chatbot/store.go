@@ -31,14 +31,14 @@ type Store struct {
 // NewStore returns a Store on pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: dbq.New(pool)} }
 
-// SaveTree stores a workspace's tree as given (already parsed and validated).
-func (s *Store) SaveTree(ctx context.Context, workspaceID int64, raw []byte) error {
-	return s.q.TreeSave(ctx, dbq.TreeSaveParams{WorkspaceID: workspaceID, Tree: raw})
-}
-
 // TreeJSON returns the stored tree, or nil when the workspace has none.
 func (s *Store) TreeJSON(ctx context.Context, workspaceID int64) ([]byte, error) {
-	r, err := s.q.TreeGet(ctx, workspaceID)
+	return treeJSON(ctx, s.pool, workspaceID)
+}
+
+// treeJSON reads the workspace's stored tree on db, nil when it has none.
+func treeJSON(ctx context.Context, db dbq.DBTX, workspaceID int64) ([]byte, error) {
+	r, err := dbq.New(db).TreeGet(ctx, workspaceID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -90,11 +90,7 @@ var intents = []Intent{IntentStop, IntentStart, IntentHelp, IntentLanguage, Inte
 
 // Matcher returns the workspace's keyword matcher: the shipped words with its changes.
 func (s *Store) Matcher(ctx context.Context, workspaceID int64) (*Matcher, error) {
-	o, err := overrides(ctx, s.pool, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	return NewMatcher(o), nil
+	return matcher(ctx, s.pool, workspaceID)
 }
 
 // SetKeyword adds a word to an intent (action "add") or takes a shipped word away from it
@@ -130,10 +126,11 @@ func (s *Store) ResetKeyword(ctx context.Context, workspaceID int64, intent Inte
 	return s.audit.Record(ctx, s.pool, workspaceID, by, "keyword_reset", "keyword", 0, map[string]any{"intent": intent})
 }
 
-func overrides(ctx context.Context, db dbq.DBTX, workspaceID int64) (Overrides, error) {
+// matcher reads the workspace's keyword changes on db and returns its Matcher.
+func matcher(ctx context.Context, db dbq.DBTX, workspaceID int64) (*Matcher, error) {
 	rows, err := dbq.New(db).OverridesList(ctx, workspaceID)
 	if err != nil {
-		return Overrides{}, err
+		return nil, err
 	}
 	o := Overrides{Add: map[Intent][]string{}, Remove: map[Intent][]string{}}
 	for _, r := range rows {
@@ -143,7 +140,7 @@ func overrides(ctx context.Context, db dbq.DBTX, workspaceID int64) (Overrides, 
 			o.Remove[Intent(r.Intent)] = append(o.Remove[Intent(r.Intent)], r.Word)
 		}
 	}
-	return o, nil
+	return NewMatcher(o), nil
 }
 
 // Receive stores an inbound message inside tx and, when it is a STOP in any language, applies it
@@ -159,12 +156,12 @@ func (s *Store) Receive(ctx context.Context, tx pgx.Tx, inbox *messages.Inbox, c
 	if err != nil || dup || !NeedsHandling(in) {
 		return id, dup, err
 	}
-	o, err := overrides(ctx, tx, ws.ID)
+	m, err := matcher(ctx, tx, ws.ID)
 	if err != nil {
 		return 0, false, err
 	}
 	// A provider's own opt-out verdict (Twilio's OptOutType) is recorded by the caller as such.
-	if intent, lang := NewMatcher(o).Match(in.Text, ws.DefaultLanguage); intent == IntentStop && in.OptOut == "" {
+	if intent, lang := m.Match(in.Text, ws.DefaultLanguage); intent == IntentStop && in.OptOut == "" {
 		if err := cs.KeywordStop(ctx, tx, ws, in.Kind, in.From, map[string]any{"message_id": id, "keyword_language": lang}); err != nil {
 			return 0, false, err
 		}

@@ -16,6 +16,9 @@ const (
 // and more than twice the Unicode evidence, so that mixed or doubtful text is
 // left as it is.
 func IsZawgyi(s string) bool {
+	if !HasMyanmar(s) {
+		return false // most messages: no Burmese, nothing to weigh
+	}
 	z, u := evidence(s)
 	return z >= strong && z > 2*u
 }
@@ -31,7 +34,7 @@ func evidence(s string) (z, u int) {
 		return rs[i]
 	}
 	for i, r := range rs {
-		if r < '\u1000' || r > '\u109F' {
+		if !inMyanmarBlock(r) {
 			continue
 		}
 		prev, next := at(i-1), at(i+1)
@@ -233,9 +236,12 @@ func followsUnicodeYa(r rune) bool {
 // HasMyanmar reports whether s holds any character of the Myanmar block, in either encoding.
 func HasMyanmar(s string) bool {
 	for _, r := range s {
-		if r >= '\u1000' && r <= '\u109F' {
+		if inMyanmarBlock(r) {
 			return true
 		}
 	}
 	return false
 }
+
+// inMyanmarBlock reports code points of the Myanmar block, U+1000 to U+109F.
+func inMyanmarBlock(r rune) bool { return r >= '\u1000' && r <= '\u109F' }

@@ -95,7 +95,7 @@ func isDigit(r rune) bool { return r >= '\u1040' && r <= '\u1049' }
 // isMyanmarText reports code points of the Myanmar block other than digits and
 // punctuation: letters and marks of either encoding.
 func isMyanmarText(r rune) bool {
-	return r >= '\u1000' && r <= '\u109F' && !isDigit(r) && (r < '\u104A' || r > '\u104F')
+	return inMyanmarBlock(r) && !isDigit(r) && (r < '\u104A' || r > '\u104F')
 }
 
 // isZawgyiRa reports Zawgyi's medial RA and its width and cut variants, all
